@@ -1,0 +1,3 @@
+//! The fake integration: departments and persons from a deterministic in-process source.
+
+fn main() {}

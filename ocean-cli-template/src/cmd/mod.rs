@@ -1,0 +1,4 @@
+//! One module per subcommand.
+
+pub(crate) mod map;
+pub(crate) mod port_emulator;

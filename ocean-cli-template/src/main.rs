@@ -1,0 +1,30 @@
+//! The `ocean` command-line tool: run a local Port, try mappings offline, scaffold integrations.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Ocean for Rust: build and try Port integrations.
+#[derive(Debug, Parser)]
+#[command(name = "ocean", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the local Port (an emulator of the Port REST API) as a standalone server.
+    PortEmulator(cmd::port_emulator::Args),
+    /// Map raw items with a port-app-config, offline, and print the entities Port would get.
+    Map(cmd::map::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::PortEmulator(args) => cmd::port_emulator::run(args),
+        Command::Map(args) => cmd::map::run(args),
+    }
+}

@@ -1,0 +1,2 @@
+//! Configuration: `OCEAN__*` environment variables, `.env`, `config.yaml`, and the author's typed
+//! integration settings.

@@ -1,0 +1,1 @@
+//! The Port REST client: authentication, retries, entities, blueprints, integrations, webhooks.

@@ -1,0 +1,1 @@
+//! The local Port: an HTTP server that emulates the Port REST API with Port's rules.

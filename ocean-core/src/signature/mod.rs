@@ -1,0 +1,1 @@
+//! Webhook signature verifiers over raw request bytes: Port, GitHub, GitLab, Standard Webhooks.

@@ -1,0 +1,1 @@
+//! Shared helpers of the end-to-end tests: locating built binaries and waiting for servers.
