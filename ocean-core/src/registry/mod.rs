@@ -1,0 +1,51 @@
+//! What the attribute macros registered: resync handlers and start hooks (and, with live events,
+//! webhook processors), collected at startup into sorted maps.
+//!
+//! Registration goes through `inventory`: each `#[on_resync]`/`#[on_start]` submits a
+//! `const`-constructible record carrying `file!()`/`line!()`, so duplicates can be reported with
+//! both places. Iteration order of `inventory` is unspecified; never depend on it.
+
+use crate::{Context, RawItem, Result};
+use futures::Stream;
+use futures::future::BoxFuture;
+use std::pin::Pin;
+
+/// The batches a resync handler yields.
+pub type ResyncStream = Pin<Box<dyn Stream<Item = Result<Vec<RawItem>>> + Send + 'static>>;
+
+/// A resync handler as registered: a plain function pointer so the record is `const`.
+pub type ResyncFn = fn(Context) -> ResyncStream;
+
+/// A start hook as registered.
+pub type StartFn = fn(Context) -> BoxFuture<'static, Result<()>>;
+
+/// A resync handler registered by `#[on_resync]`.
+#[derive(Debug, Clone, Copy)]
+pub struct ResyncHandler {
+    /// The kind it produces, or `None` for a catch-all handler called for every kind.
+    pub kind: Option<&'static str>,
+    /// The function name, for logs and `--about`.
+    pub name: &'static str,
+    /// Source file of the registration.
+    pub file: &'static str,
+    /// Source line of the registration.
+    pub line: u32,
+    /// The handler.
+    pub handler: ResyncFn,
+}
+
+/// A start hook registered by `#[on_start]`.
+#[derive(Debug, Clone, Copy)]
+pub struct StartHook {
+    /// The function name.
+    pub name: &'static str,
+    /// Source file of the registration.
+    pub file: &'static str,
+    /// Source line of the registration.
+    pub line: u32,
+    /// The hook.
+    pub hook: StartFn,
+}
+
+inventory::collect!(ResyncHandler);
+inventory::collect!(StartHook);

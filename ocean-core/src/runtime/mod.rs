@@ -1,0 +1,5 @@
+//! Startup and shutdown: configuration, Port connection, default resources, listeners, server.
+
+mod context;
+
+pub use context::Context;
