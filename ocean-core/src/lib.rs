@@ -19,6 +19,7 @@ pub mod port;
 pub mod registry;
 pub mod runtime;
 pub mod signature;
+pub mod sync;
 
 pub use error::{Error, Result};
 pub use runtime::Context;
