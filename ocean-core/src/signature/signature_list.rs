@@ -25,7 +25,7 @@ pub(crate) fn v1_signatures(
         .split(|c: char| c == ',' || c.is_ascii_whitespace())
         .filter(|token| !token.is_empty())
         .collect();
-    if tokens.is_empty() || tokens.len() % 2 != 0 {
+    if tokens.is_empty() || !tokens.len().is_multiple_of(2) {
         return Err(malformed());
     }
     let mut decoded = Vec::new();
