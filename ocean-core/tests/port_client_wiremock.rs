@@ -38,9 +38,8 @@ fn client(server: &MockServer) -> PortClient {
 }
 
 fn token_answer(token: &str) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(
-        json!({"accessToken": token, "expiresIn": 3600, "tokenType": "Bearer"}),
-    )
+    ResponseTemplate::new(200)
+        .set_body_json(json!({"accessToken": token, "expiresIn": 3600, "tokenType": "Bearer"}))
 }
 
 async fn mount_auth(server: &MockServer) {
@@ -103,7 +102,9 @@ async fn fetches_token_lazily_once_and_reuses_it_across_concurrent_calls() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/auth/access_token"))
-        .and(body_partial_json(json!({"clientId": "client-id", "clientSecret": SECRET})))
+        .and(body_partial_json(
+            json!({"clientId": "client-id", "clientSecret": SECRET}),
+        ))
         .respond_with(token_answer("tok-1"))
         .expect(1)
         .mount(&server)
@@ -196,7 +197,10 @@ async fn wrong_credentials_give_a_clear_error_without_the_secret() {
         .await;
     let client = client(&server);
     let err = client.list_blueprints().await.unwrap_err();
-    assert!(matches!(err, PortError::Authentication { status: 401, .. }), "{err:?}");
+    assert!(
+        matches!(err, PortError::Authentication { status: 401, .. }),
+        "{err:?}"
+    );
     let shown = format!("{err} {err:?} {client:?} {:?}", client.config());
     assert!(shown.contains("invalid credentials"));
     assert!(!shown.contains(SECRET), "{shown}");
@@ -355,7 +359,14 @@ async fn refused_connections_are_retried_then_reported() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, PortError::RetriesExhausted { attempts: 4, last_status: None, .. }),
+        matches!(
+            err,
+            PortError::RetriesExhausted {
+                attempts: 4,
+                last_status: None,
+                ..
+            }
+        ),
         "{err:?}"
     );
 }
@@ -392,7 +403,10 @@ async fn bulk_upsert_of_45_entities_sends_3_chunks_of_at_most_20() {
         .upsert_entities_bulk(entities.clone(), &options)
         .await;
     assert!(outcome.all_stored());
-    let ids: Vec<&str> = outcome.stored().map(|e| e.identifier_str().unwrap()).collect();
+    let ids: Vec<&str> = outcome
+        .stored()
+        .map(|e| e.identifier_str().unwrap())
+        .collect();
     let expected: Vec<String> = (0..45).map(|i| format!("e{i}")).collect();
     assert_eq!(ids, expected);
     let mut sizes = bulk_sizes(&requests_to(&server, "/v1/blueprints/svc/entities/bulk").await);
@@ -453,13 +467,23 @@ async fn maps_per_entity_results_by_index() {
         .await;
     let mut search_id = entity("x", "svc");
     search_id.identifier = json!({"combinator": "and", "rules": []});
-    let entities = vec![search_id, entity("b", "svc"), entity("c", "svc"), entity("d", "svc")];
+    let entities = vec![
+        search_id,
+        entity("b", "svc"),
+        entity("c", "svc"),
+        entity("d", "svc"),
+    ];
     let outcome = client(&server)
         .upsert_entities_bulk(entities, &UpsertOptions::default())
         .await;
     let r = &outcome.results;
     assert_eq!(r[0].entity.identifier, json!("resolved-a"));
-    assert_eq!(r[0].status, UpsertStatus::Stored { created: Some(false) });
+    assert_eq!(
+        r[0].status,
+        UpsertStatus::Stored {
+            created: Some(false)
+        }
+    );
     match &r[1].status {
         UpsertStatus::Failed(f) => {
             assert_eq!(f.status, Some(422));
@@ -470,7 +494,12 @@ async fn maps_per_entity_results_by_index() {
     }
     assert_eq!(r[1].entity.identifier, json!("b"));
     assert!(matches!(&r[2].status, UpsertStatus::Unresolved(f) if f.error == "not_found"));
-    assert_eq!(r[3].status, UpsertStatus::Stored { created: Some(true) });
+    assert_eq!(
+        r[3].status,
+        UpsertStatus::Stored {
+            created: Some(true)
+        }
+    );
     assert_eq!(outcome.failed().count(), 1);
 }
 
@@ -638,7 +667,8 @@ async fn bulk_delete_chunks_at_100_and_allows_partial_success() {
     let outcome = client(&server)
         .delete_entities_bulk("svc", &ids, &options)
         .await;
-    let mut sizes = bulk_sizes(&requests_to(&server, "/v1/blueprints/svc/bulk/entities/delete").await);
+    let mut sizes =
+        bulk_sizes(&requests_to(&server, "/v1/blueprints/svc/bulk/entities/delete").await);
     sizes.sort_unstable();
     assert_eq!(sizes, vec![50, 100, 100]);
     let expected: Vec<String> = ids[..100].iter().chain(&ids[200..]).cloned().collect();
@@ -782,7 +812,9 @@ async fn missing_integration_is_none_and_resync_request_null_is_none() {
         .await;
     Mock::given(method("GET"))
         .and(path("/v1/integration/my-jira/resync-request"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true, "request": null})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"ok": true, "request": null})),
+        )
         .mount(&server)
         .await;
     let client = client(&server);
@@ -810,29 +842,43 @@ async fn webhook_methods_send_the_right_requests_and_decode_answers() {
         .and(path("/v1/webhooks"))
         .and(query_param("page", "2"))
         .and(query_param("per_page", "10"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"ok": true, "webhooks": [stored.clone()], "total": 11}),
-        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": true, "webhooks": [stored.clone()], "total": 11})),
+        )
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/v1/webhooks/hook"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true, "webhook": stored.clone()})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": true, "webhook": stored.clone()})),
+        )
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .and(path("/v1/webhooks"))
-        .and(body_partial_json(json!({"identifier": "hook", "events": ["entity.created"]})))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"ok": true, "webhook": stored.clone()})))
+        .and(body_partial_json(
+            json!({"identifier": "hook", "events": ["entity.created"]}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"ok": true, "webhook": stored.clone()})),
+        )
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("PATCH"))
         .and(path("/v1/webhooks/hook"))
-        .and(body_partial_json(json!({"url": "https://example.com/hook"})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true, "webhook": stored.clone()})))
+        .and(body_partial_json(
+            json!({"url": "https://example.com/hook"}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": true, "webhook": stored.clone()})),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -846,12 +892,23 @@ async fn webhook_methods_send_the_right_requests_and_decode_answers() {
     let page = client.list_webhooks(Some(2), Some(10)).await.unwrap();
     assert_eq!(page.webhooks[0].identifier.as_deref(), Some("hook"));
     assert_eq!(page.extra["total"], json!(11));
-    assert_eq!(client.get_webhook("hook").await.unwrap().enabled, Some(true));
     assert_eq!(
-        client.create_webhook(&webhook("hook")).await.unwrap().identifier.as_deref(),
+        client.get_webhook("hook").await.unwrap().enabled,
+        Some(true)
+    );
+    assert_eq!(
+        client
+            .create_webhook(&webhook("hook"))
+            .await
+            .unwrap()
+            .identifier
+            .as_deref(),
         Some("hook")
     );
-    client.update_webhook("hook", &webhook("hook")).await.unwrap();
+    client
+        .update_webhook("hook", &webhook("hook"))
+        .await
+        .unwrap();
     assert!(client.delete_webhook("hook").await.unwrap());
     server.verify().await;
 }
@@ -898,13 +955,16 @@ async fn webhook_errors_map_to_not_found_validation_conflict_and_api() {
         .mount(&server)
         .await;
     let client = client(&server);
-    let not_found = |r: Result<_, PortError>| {
-        matches!(r, Err(PortError::NotFound { ref what }) if what == "webhook `missing`")
-    };
+    let not_found = |r: Result<_, PortError>| matches!(r, Err(PortError::NotFound { ref what }) if what == "webhook `missing`");
     assert!(not_found(client.get_webhook("missing").await.map(|_| ())));
-    assert!(not_found(client.delete_webhook("missing").await.map(|_| ())));
     assert!(not_found(
-        client.update_webhook("missing", &webhook("missing")).await.map(|_| ())
+        client.delete_webhook("missing").await.map(|_| ())
+    ));
+    assert!(not_found(
+        client
+            .update_webhook("missing", &webhook("missing"))
+            .await
+            .map(|_| ())
     ));
     let err = client.create_webhook(&webhook("bad")).await.unwrap_err();
     assert!(
@@ -944,7 +1004,9 @@ async fn max_concurrency_bounds_requests_in_flight() {
     let counter = in_flight.clone();
     let server_task = tokio::spawn(async move {
         loop {
-            let Ok((mut socket, _)) = listener.accept().await else { return };
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
             let counter = counter.clone();
             tokio::spawn(async move {
                 let mut buffer = Vec::new();
@@ -973,8 +1035,8 @@ async fn max_concurrency_bounds_requests_in_flight() {
                         }
                     }
                     let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
-                    let body: Value =
-                        serde_json::from_slice(&buffer[head_end..head_end + length]).unwrap_or(Value::Null);
+                    let body: Value = serde_json::from_slice(&buffer[head_end..head_end + length])
+                        .unwrap_or(Value::Null);
                     buffer.drain(..head_end + length);
                     let answer = if head.starts_with("POST /v1/auth/access_token") {
                         json!({"accessToken": "t", "expiresIn": 3600, "tokenType": "Bearer"})
@@ -1007,13 +1069,27 @@ async fn max_concurrency_bounds_requests_in_flight() {
     config.base_url = format!("http://{address}");
     config.max_concurrency = 2;
     config.bulk.max_entities = 1;
-    let entities: Vec<Entity> = (0..8).map(|i| entity(&format!("e{i}"), "svc")).collect();
-    let outcome = PortClient::new(config)
-        .unwrap()
-        .upsert_entities_bulk(entities, &UpsertOptions::default())
-        .await;
+    let client = PortClient::new(config).unwrap();
+    let batch = |prefix: &str| -> Vec<Entity> {
+        (0..8)
+            .map(|i| entity(&format!("{prefix}{i}"), "svc"))
+            .collect()
+    };
+    // Two callers at once: the limit is the client's, not one call's.
+    let options = UpsertOptions::default();
+    let other = client.clone();
+    let (first, second) = tokio::join!(
+        client.upsert_entities_bulk(batch("a"), &options),
+        other.upsert_entities_bulk(batch("b"), &options)
+    );
     server_task.abort();
-    assert!(outcome.all_stored(), "{outcome:?}");
+    assert!(
+        first.all_stored() && second.all_stored(),
+        "{first:?} {second:?}"
+    );
     let max = in_flight.max.load(Ordering::SeqCst);
-    assert!((1..=2).contains(&max), "{max} requests were in flight at once");
+    assert!(
+        (1..=2).contains(&max),
+        "{max} requests were in flight at once"
+    );
 }

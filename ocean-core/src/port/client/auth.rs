@@ -2,9 +2,9 @@
 //! while the others wait, and refreshed when Port answers 401.
 
 use super::{PortClient, PortError};
+use crate::config::Secret;
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use crate::config::Secret;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -101,7 +101,10 @@ impl PortClient {
             let lifetime = Duration::from_secs(body.expires_in);
             let margin = (lifetime / 10).min(MAX_EXPIRY_MARGIN);
             let token_type = body.token_type.unwrap_or_else(|| "Bearer".to_owned());
-            tracing::debug!(expires_in_s = body.expires_in, "fetched a Port access token");
+            tracing::debug!(
+                expires_in_s = body.expires_in,
+                "fetched a Port access token"
+            );
             Ok(CachedToken {
                 authorization: Secret::new(format!("{token_type} {}", body.access_token.expose())),
                 use_until: requested_at + (lifetime - margin),

@@ -130,7 +130,12 @@ mod tests {
             .collect();
         assert_eq!(
             shape,
-            vec![("b", vec![0]), ("b", vec![2]), ("b", vec![3]), ("a", vec![1, 4])]
+            vec![
+                ("b", vec![0]),
+                ("b", vec![2]),
+                ("b", vec![3]),
+                ("a", vec![1, 4])
+            ]
         );
     }
 

@@ -226,10 +226,10 @@ impl PortClient {
                 entity.blueprint
             )));
         }
-        let stored: Option<Entity> = answer
-            .json::<Value>("{ok, entity}")?
-            .get("entity")
-            .and_then(|e| serde_json::from_value(e.clone()).ok());
+        // Port answers `{ok, entity}`; without a readable entity the sent one is what was stored.
+        let stored: Option<Entity> = serde_json::from_slice::<Value>(&answer.body)
+            .ok()
+            .and_then(|mut v| serde_json::from_value(v.get_mut("entity")?.take()).ok());
         Ok(stored.unwrap_or_else(|| entity.clone()))
     }
 
@@ -332,14 +332,14 @@ impl PortClient {
         options: &'a UpsertOptions,
     ) -> BoxFuture<'a, ChunkResults> {
         async move {
-            let Chunk {
-                blueprint,
-                indexes,
-            } = chunk;
+            let Chunk { blueprint, indexes } = chunk;
             let req = options.apply(
-                self.request(Method::POST, &["v1", "blueprints", &blueprint, "entities", "bulk"])
-                    .retryable()
-                    .raw_body(bulk_body(&indexes, bodies)),
+                self.request(
+                    Method::POST,
+                    &["v1", "blueprints", &blueprint, "entities", "bulk"],
+                )
+                .retryable()
+                .raw_body(bulk_body(&indexes, bodies)),
             );
             match self.execute(&req).await {
                 Ok(answer) if answer.is_success() => {
@@ -355,7 +355,10 @@ impl PortClient {
                         "Port found the bulk request too large; splitting it"
                     );
                     if let [only] = indexes[..] {
-                        return vec![self.single_upsert_result(&blueprint, only, bodies, options).await];
+                        return vec![
+                            self.single_upsert_result(&blueprint, only, bodies, options)
+                                .await,
+                        ];
                     }
                     let (left, right) = indexes.split_at(indexes.len() / 2);
                     let (mut a, b) = futures::join!(
@@ -389,7 +392,10 @@ impl PortClient {
         options: &UpsertOptions,
     ) -> ChunkResults {
         match indexes {
-            [only] => vec![self.single_upsert_result(blueprint, *only, bodies, options).await],
+            [only] => vec![
+                self.single_upsert_result(blueprint, *only, bodies, options)
+                    .await,
+            ],
             _ => {
                 let chunk = Chunk {
                     blueprint: blueprint.to_owned(),
@@ -517,9 +523,7 @@ impl PortClient {
         match answer.status {
             404 => Ok(false),
             _ if answer.is_success() => Ok(true),
-            _ => Err(answer.error(format!(
-                "entity `{identifier}` of blueprint `{blueprint}`"
-            ))),
+            _ => Err(answer.error(format!("entity `{identifier}` of blueprint `{blueprint}`"))),
         }
     }
 
@@ -595,9 +599,7 @@ impl PortClient {
                 let Some(cursor) = cursor else {
                     return Ok(None);
                 };
-                let (entities, next) = client
-                    .datasource_page(before.as_deref(), &cursor)
-                    .await?;
+                let (entities, next) = client.datasource_page(before.as_deref(), &cursor).await?;
                 let next = next.filter(|n| !is_falsy(n));
                 if next.as_ref().is_some_and(|n| *n == cursor) {
                     return Err(PortError::Decode {
@@ -717,7 +719,12 @@ fn map_bulk_response(
             .errors
             .iter()
             .take(LOGGED_ERROR_SAMPLES)
-            .map(|e| format!("{} ({} {}): {}", e.identifier, e.status_code, e.error, e.message))
+            .map(|e| {
+                format!(
+                    "{} ({} {}): {}",
+                    e.identifier, e.status_code, e.error, e.message
+                )
+            })
             .collect();
         tracing::error!(
             blueprint,
@@ -797,7 +804,12 @@ mod tests {
         };
         let mapped = map_bulk_response("svc", &[7, 8, 9], response);
         assert_eq!(mapped[0].0, 7);
-        assert_eq!(mapped[0].1, UpsertStatus::Stored { created: Some(true) });
+        assert_eq!(
+            mapped[0].1,
+            UpsertStatus::Stored {
+                created: Some(true)
+            }
+        );
         assert_eq!(mapped[0].2, Some(Value::String("resolved".into())));
         assert!(matches!(&mapped[1].1, UpsertStatus::Unresolved(f) if f.status == Some(404)));
         assert!(matches!(&mapped[2].1, UpsertStatus::Failed(f) if f.error == "missing_result"));

@@ -32,10 +32,12 @@ pub enum PortError {
         what: String,
     },
     /// Port rejected the request body or parameters (400 or 422).
-    #[error("Port rejected the request to {endpoint} as invalid: {message}")]
+    #[error("Port rejected the request to {endpoint} as invalid (HTTP {status}): {message}")]
     Validation {
         /// `METHOD /path` of the request.
         endpoint: String,
+        /// 400 or 422.
+        status: u16,
         /// Port's message.
         message: String,
         /// Port's full error body when it was JSON.
@@ -50,7 +52,9 @@ pub enum PortError {
         message: String,
     },
     /// Port answered 401 even with a freshly fetched token.
-    #[error("Port answered 401 Unauthorized on {endpoint} even after refreshing the token: {message}")]
+    #[error(
+        "Port answered 401 Unauthorized on {endpoint} even after refreshing the token: {message}"
+    )]
     Unauthorized {
         /// `METHOD /path` of the request.
         endpoint: String,
@@ -104,11 +108,10 @@ impl PortError {
     /// The HTTP status behind this error, when there is one.
     pub fn status(&self) -> Option<u16> {
         match self {
-            PortError::Authentication { status, .. } | PortError::Api { status, .. } => {
-                Some(*status)
-            }
+            PortError::Authentication { status, .. }
+            | PortError::Api { status, .. }
+            | PortError::Validation { status, .. } => Some(*status),
             PortError::NotFound { .. } => Some(404),
-            PortError::Validation { .. } => Some(422),
             PortError::Conflict { .. } => Some(409),
             PortError::Unauthorized { .. } => Some(401),
             PortError::RetriesExhausted { last_status, .. } => *last_status,
@@ -123,6 +126,7 @@ impl PortError {
             404 => PortError::NotFound { what },
             400 | 422 => PortError::Validation {
                 endpoint: endpoint.to_owned(),
+                status,
                 message: detail.message,
                 body: detail.json,
             },
@@ -201,8 +205,15 @@ mod tests {
             }
             other => panic!("expected a conflict, got {other:?}"),
         }
-        let err = PortError::from_status(422, br#"{"ok":false,"error":"invalid_request","message":"bad url"}"#, "e", "w".into());
-        assert!(matches!(&err, PortError::Validation { message, body: Some(_), .. } if message == "bad url"));
+        let err = PortError::from_status(
+            422,
+            br#"{"ok":false,"error":"invalid_request","message":"bad url"}"#,
+            "e",
+            "w".into(),
+        );
+        assert!(
+            matches!(&err, PortError::Validation { message, body: Some(_), .. } if message == "bad url")
+        );
         assert!(matches!(
             PortError::from_status(404, b"", "e", "webhook `x`".into()),
             PortError::NotFound { what } if what == "webhook `x`"

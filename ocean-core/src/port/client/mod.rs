@@ -121,10 +121,7 @@ impl PortClient {
         })?;
         if base_url.cannot_be_a_base() || !matches!(base_url.scheme(), "http" | "https") {
             return Err(PortError::InvalidConfig {
-                message: format!(
-                    "base_url must be an http(s) URL, got `{}`",
-                    config.base_url
-                ),
+                message: format!("base_url must be an http(s) URL, got `{}`", config.base_url),
             });
         }
         if config.max_concurrency == 0 {
@@ -235,8 +232,8 @@ impl PortClient {
                     // A connection that was never made cannot have reached Port, so even a
                     // non-idempotent request may be sent again.
                     Err(source) if req.retry || source.is_connect() => {
-                        let wait = (retries < policy.max_retries)
-                            .then(|| policy.delay(retries + 1, None));
+                        let wait =
+                            (retries < policy.max_retries).then(|| policy.delay(retries + 1, None));
                         tracing::warn!(
                             method = %req.method,
                             path = %req.url.path(),
@@ -326,7 +323,9 @@ impl PortClient {
 }
 
 /// One request to Port, ready to be sent as many times as the retry policy allows.
-#[derive(Debug, Clone)]
+///
+/// Deliberately not `Debug`: the token request's body holds the client secret.
+#[derive(Clone)]
 struct Request {
     method: Method,
     url: Url,
@@ -369,8 +368,7 @@ impl Request {
     }
 }
 
-/// A response read in full.
-#[derive(Debug)]
+/// A response read in full. Not `Debug`: the token answer holds the access token.
 struct Answer {
     status: u16,
     headers: HeaderMap,
@@ -410,7 +408,10 @@ impl Answer {
             .get_mut(field)
             .map(serde_json::Value::take)
             .ok_or_else(|| {
-                self.decode_error("a JSON object", format_args!("the field `{field}` is missing"))
+                self.decode_error(
+                    "a JSON object",
+                    format_args!("the field `{field}` is missing"),
+                )
             })?;
         serde_json::from_value(inner)
             .map_err(|e| self.decode_error("a JSON object", format_args!("field `{field}`: {e}")))

@@ -84,7 +84,9 @@ fn parse_wait(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     }
     let at: DateTime<Utc> = match httpdate::parse_http_date(value) {
         Ok(t) => t.into(),
-        Err(_) => DateTime::parse_from_rfc3339(value).ok()?.with_timezone(&Utc),
+        Err(_) => DateTime::parse_from_rfc3339(value)
+            .ok()?
+            .with_timezone(&Utc),
     };
     (at - now).to_std().ok().filter(|d| !d.is_zero())
 }
