@@ -80,10 +80,10 @@ impl DeError {
                 variable: provenance.variable_name(&path),
                 expected,
                 got: got.unwrap_or_else(|| "an unusable value".to_owned()),
-                origin: provenance.origin_of(&path),
+                origin: Box::new(provenance.origin_of(&path)),
             },
             Kind::Missing { field } => {
-                let origin = provenance.origin_of(&path);
+                let origin = Box::new(provenance.origin_of(&path));
                 let mut field_path = path;
                 field_path.push(Segment::Key(field));
                 ConfigError::Missing {
@@ -94,7 +94,7 @@ impl DeError {
             Kind::Custom(reason) => ConfigError::Rejected {
                 variable: provenance.variable_name(&path),
                 reason,
-                origin: provenance.origin_of(&path),
+                origin: Box::new(provenance.origin_of(&path)),
             },
         }
     }
@@ -721,6 +721,7 @@ mod tests {
     use serde::Deserialize;
     use serde_json::json;
 
+    #[allow(clippy::needless_pass_by_value)] // lets tests write `read(json!(...))`
     fn read<T: de::DeserializeOwned>(value: Value) -> Result<T, ConfigError> {
         let tree = SettingsTree::new("OCEAN__");
         from_tree(&value, Vec::new(), tree.provenance())

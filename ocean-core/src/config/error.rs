@@ -68,7 +68,7 @@ pub enum ConfigError {
         /// What came instead (a sensitive value is described, never shown).
         got: String,
         /// Where the value came from.
-        origin: SettingOrigin,
+        origin: Box<SettingOrigin>,
     },
     /// A required setting has no value in any source.
     #[error("{variable}: required setting is missing{}", origin.describe_for(variable))]
@@ -76,7 +76,7 @@ pub enum ConfigError {
         /// The environment-variable name of the missing setting.
         variable: String,
         /// Where the enclosing object came from, when not from individual variables.
-        origin: SettingOrigin,
+        origin: Box<SettingOrigin>,
     },
     /// A setting has a well-formed value that this implementation refuses.
     #[error("{variable}: {reason}{}", origin.describe_for(variable))]
@@ -86,7 +86,7 @@ pub enum ConfigError {
         /// Why the value is refused and what to use instead.
         reason: String,
         /// Where the value came from.
-        origin: SettingOrigin,
+        origin: Box<SettingOrigin>,
     },
     /// A configuration file exists but could not be read.
     #[error("could not read configuration file {}: {error}", path.display())]
@@ -172,9 +172,9 @@ mod tests {
             variable: "OCEAN__EVENT_LISTENER__TYPE".into(),
             expected: "one of POLLING, ONCE, WEBHOOKS_ONLY".into(),
             got: "\"FOO\"".into(),
-            origin: SettingOrigin::Environment {
+            origin: Box::new(SettingOrigin::Environment {
                 name: "OCEAN__EVENT_LISTENER__TYPE".into(),
-            },
+            }),
         };
         assert_eq!(
             err.to_string(),
@@ -189,10 +189,10 @@ mod tests {
             variable: "OCEAN__EVENT_WORKERS_COUNT".into(),
             expected: "an unsigned integer".into(),
             got: "\"two\"".into(),
-            origin: SettingOrigin::ConfigYaml {
+            origin: Box::new(SettingOrigin::ConfigYaml {
                 path: "config.yaml".into(),
                 key: "eventWorkersCount".into(),
-            },
+            }),
         };
         assert_eq!(
             err.to_string(),

@@ -527,3 +527,336 @@ fn redis_url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Er
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn load(sources: &ConfigSources) -> Result<OceanSettings, ConfigError> {
+        OceanSettings::load(sources, Some("fake"))
+    }
+
+    fn env(vars: &[(&str, &str)]) -> ConfigSources {
+        ConfigSources::new().with_env(vars.iter().copied())
+    }
+
+    #[test]
+    fn defaults_match_ocean() {
+        let s = load(&ConfigSources::new()).unwrap();
+        assert!(s.port.client_id.is_none() && s.port.client_secret.is_none());
+        assert!(s.port.credentials().is_none());
+        assert_eq!(s.port.base_url, "https://api.getport.io");
+        assert_eq!(s.port.port_app_config_cache_ttl, Duration::from_secs(60));
+        assert_eq!(s.port.blueprint_cache_ttl_seconds, Duration::from_secs(120));
+        assert_eq!(s.integration.r#type, "fake");
+        assert_eq!(s.integration.identifier, "my-fake-integration");
+        assert_eq!(s.integration.config.keys().count(), 0);
+        assert_eq!(s.event_listener, EventListenerSettings::default());
+        assert_eq!(s.event_listener.r#type, EventListenerType::Polling);
+        assert_eq!(s.event_listener.interval, Duration::from_secs(60));
+        assert!(s.event_listener.resync_on_start);
+        assert!(s.event_listener.should_resync);
+        assert!(s.event_listener.should_process_webhooks);
+        assert!(s.initialize_port_resources);
+        assert_eq!(s.resources_path, PathBuf::from(".port/resources"));
+        assert_eq!(s.scheduled_resync_interval, None);
+        assert_eq!(s.base_url, None);
+        assert_eq!(s.path_prefix, None);
+        assert_eq!(s.event_workers_count, 1);
+        assert_eq!(s.max_event_processing_seconds, Duration::from_secs(90));
+        assert_eq!(s.max_wait_seconds_before_shutdown, Duration::from_secs(5));
+        assert_eq!(s.client_timeout, Duration::from_secs(60));
+        assert!(s.send_raw_data_examples);
+        assert!(s.allow_environment_variables_jq_access);
+        assert_eq!(s.upsert_entities_batch_max_length, 20);
+        assert_eq!(s.upsert_entities_batch_max_size_in_bytes, 1_048_576);
+        assert_eq!(s.delete_entities_max_batch_size, 1000);
+        assert_eq!(s.yield_items_to_parse_batch_size, 200);
+        assert_eq!(s.live_events.redis.url, "redis://localhost:6379");
+        assert_eq!(s.live_events.queue_capacity, 10_000);
+    }
+
+    #[test]
+    fn integration_type_default_is_lower_cased_and_configurable() {
+        let s = OceanSettings::load(&ConfigSources::new(), Some("Jira")).unwrap();
+        assert_eq!(s.integration.r#type, "jira");
+        let s = OceanSettings::load(
+            &env(&[
+                ("OCEAN__INTEGRATION__TYPE", "github"),
+                ("OCEAN__INTEGRATION__IDENTIFIER", "gh-prod"),
+            ]),
+            Some("jira"),
+        )
+        .unwrap();
+        assert_eq!(s.integration.r#type, "github");
+        assert_eq!(s.integration.identifier, "gh-prod");
+    }
+
+    #[test]
+    fn missing_integration_type_names_the_variable() {
+        let err = OceanSettings::load(&ConfigSources::new(), None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "OCEAN__INTEGRATION__TYPE: required setting is missing"
+        );
+    }
+
+    #[test]
+    fn reads_every_setting_from_the_environment() {
+        let s = load(&env(&[
+            ("OCEAN__PORT__CLIENT_ID", "id-1"),
+            ("OCEAN__PORT__CLIENT_SECRET", "shh"),
+            ("OCEAN__PORT__BASE_URL", "https://api.us.getport.io/"),
+            ("OCEAN__PORT__PORT_APP_CONFIG_CACHE_TTL", "0"),
+            ("OCEAN__PORT__BLUEPRINT_CACHE_TTL_SECONDS", "2.5"),
+            ("OCEAN__INITIALIZE_PORT_RESOURCES", "false"),
+            ("OCEAN__RESOURCES_PATH", "defaults"),
+            ("OCEAN__SCHEDULED_RESYNC_INTERVAL", "15"),
+            ("OCEAN__BASE_URL", "https://ocean.example.com/"),
+            ("OCEAN__PATH_PREFIX", "/jira/"),
+            ("OCEAN__EVENT_WORKERS_COUNT", "4"),
+            ("OCEAN__MAX_EVENT_PROCESSING_SECONDS", "30"),
+            ("OCEAN__MAX_WAIT_SECONDS_BEFORE_SHUTDOWN", "0"),
+            ("OCEAN__CLIENT_TIMEOUT", "10"),
+            ("OCEAN__SEND_RAW_DATA_EXAMPLES", "no"),
+            ("OCEAN__ALLOW_ENVIRONMENT_VARIABLES_JQ_ACCESS", "0"),
+            ("OCEAN__UPSERT_ENTITIES_BATCH_MAX_LENGTH", "50"),
+            ("OCEAN__UPSERT_ENTITIES_BATCH_MAX_SIZE_IN_BYTES", "2048"),
+            ("OCEAN__DELETE_ENTITIES_MAX_BATCH_SIZE", "10"),
+            ("OCEAN__YIELD_ITEMS_TO_PARSE_BATCH_SIZE", "7"),
+            ("OCEAN__LIVE_EVENTS__REDIS__URL", "rediss://cache:6380"),
+            ("OCEAN__LIVE_EVENTS__QUEUE_CAPACITY", "64"),
+        ]))
+        .unwrap();
+        let (id, secret) = s.port.credentials().unwrap();
+        assert_eq!((id.expose(), secret.expose()), ("id-1", "shh"));
+        assert_eq!(s.port.base_url, "https://api.us.getport.io");
+        assert_eq!(s.port.port_app_config_cache_ttl, Duration::ZERO);
+        assert_eq!(
+            s.port.blueprint_cache_ttl_seconds,
+            Duration::from_millis(2500)
+        );
+        assert!(!s.initialize_port_resources);
+        assert_eq!(s.resources_path, PathBuf::from("defaults"));
+        assert_eq!(
+            s.scheduled_resync_interval,
+            Some(Duration::from_secs(15 * 60))
+        );
+        assert_eq!(s.base_url.as_deref(), Some("https://ocean.example.com"));
+        assert_eq!(s.path_prefix.as_deref(), Some("jira"));
+        assert_eq!(s.event_workers_count, 4);
+        assert_eq!(s.max_event_processing_seconds, Duration::from_secs(30));
+        assert_eq!(s.max_wait_seconds_before_shutdown, Duration::ZERO);
+        assert_eq!(s.client_timeout, Duration::from_secs(10));
+        assert!(!s.send_raw_data_examples);
+        assert!(!s.allow_environment_variables_jq_access);
+        assert_eq!(s.upsert_entities_batch_max_length, 50);
+        assert_eq!(s.upsert_entities_batch_max_size_in_bytes, 2048);
+        assert_eq!(s.delete_entities_max_batch_size, 10);
+        assert_eq!(s.yield_items_to_parse_batch_size, 7);
+        assert_eq!(s.live_events.redis.url, "rediss://cache:6380");
+        assert_eq!(s.live_events.queue_capacity, 64);
+    }
+
+    #[test]
+    fn listener_defaults_depend_on_type() {
+        let once = load(&env(&[("OCEAN__EVENT_LISTENER__TYPE", "ONCE")])).unwrap();
+        assert_eq!(once.event_listener.r#type, EventListenerType::Once);
+        assert!(once.event_listener.should_resync);
+        assert!(!once.event_listener.should_process_webhooks);
+
+        let hooks = load(&env(&[("OCEAN__EVENT_LISTENER__TYPE", "webhooks_only")])).unwrap();
+        assert_eq!(hooks.event_listener.r#type, EventListenerType::WebhooksOnly);
+        assert!(!hooks.event_listener.should_resync);
+        assert!(hooks.event_listener.should_process_webhooks);
+
+        let explicit = load(&env(&[
+            ("OCEAN__EVENT_LISTENER__TYPE", "ONCE"),
+            ("OCEAN__EVENT_LISTENER__SHOULD_PROCESS_WEBHOOKS", "true"),
+            ("OCEAN__EVENT_LISTENER__INTERVAL", "5"),
+            ("OCEAN__EVENT_LISTENER__RESYNC_ON_START", "false"),
+        ]))
+        .unwrap();
+        assert!(explicit.event_listener.should_process_webhooks);
+        assert_eq!(explicit.event_listener.interval, Duration::from_secs(5));
+        assert!(!explicit.event_listener.resync_on_start);
+    }
+
+    #[test]
+    fn nested_section_given_as_one_json_value() {
+        let s = load(&env(&[(
+            "OCEAN__EVENT_LISTENER",
+            r#"{"type":"ONCE","interval":"30"}"#,
+        )]))
+        .unwrap();
+        assert_eq!(s.event_listener.r#type, EventListenerType::Once);
+        assert_eq!(s.event_listener.interval, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn nested_variable_refines_a_json_section() {
+        let s = load(&env(&[
+            ("OCEAN__EVENT_LISTENER", r#"{"type":"ONCE","interval":30}"#),
+            ("OCEAN__EVENT_LISTENER__INTERVAL", "45"),
+        ]))
+        .unwrap();
+        assert_eq!(s.event_listener.r#type, EventListenerType::Once);
+        assert_eq!(s.event_listener.interval, Duration::from_secs(45));
+    }
+
+    #[test]
+    fn variable_names_are_case_insensitive() {
+        let s = load(&env(&[
+            ("ocean__event_listener__type", "ONCE"),
+            ("Ocean__Port__Base_Url", "https://api.us.getport.io"),
+        ]))
+        .unwrap();
+        assert_eq!(s.event_listener.r#type, EventListenerType::Once);
+        assert_eq!(s.port.base_url, "https://api.us.getport.io");
+    }
+
+    #[test]
+    fn unknown_keys_and_foreign_variables_are_ignored() {
+        let s = load(&env(&[
+            ("OCEAN__NOT_A_SETTING", "x"),
+            ("OCEAN__PORT__SOMETHING_ELSE", "y"),
+            ("PATH", "/usr/bin"),
+        ]))
+        .unwrap();
+        assert_eq!(s.port.base_url, DEFAULT_PORT_BASE_URL);
+    }
+
+    #[test]
+    fn bad_listener_type_names_the_variable_and_the_choices() {
+        let err = load(&env(&[("OCEAN__EVENT_LISTENER__TYPE", "FOO")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "OCEAN__EVENT_LISTENER__TYPE: expected one of POLLING, ONCE, WEBHOOKS_ONLY, got \"FOO\""
+        );
+    }
+
+    #[test]
+    fn kafka_listener_is_rejected_as_not_supported() {
+        let err = load(&env(&[("OCEAN__EVENT_LISTENER__TYPE", "KAFKA")])).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.starts_with("OCEAN__EVENT_LISTENER__TYPE: KAFKA is not supported"),
+            "{message}"
+        );
+        assert!(
+            message.contains("POLLING, ONCE, WEBHOOKS_ONLY"),
+            "{message}"
+        );
+        let err = load(&env(&[("OCEAN__EVENT_LISTENER__TYPE", "WEBHOOK")])).unwrap_err();
+        assert!(
+            err.to_string().contains("WEBHOOK is not supported"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_value_inside_json_section_names_where_it_came_from() {
+        let err = load(&env(&[("OCEAN__EVENT_LISTENER", r#"{"type":"FOO"}"#)])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "OCEAN__EVENT_LISTENER__TYPE: expected one of POLLING, ONCE, WEBHOOKS_ONLY, \
+             got \"FOO\" (set by environment variable OCEAN__EVENT_LISTENER)"
+        );
+    }
+
+    #[test]
+    fn bad_numbers_name_the_variable() {
+        let err = load(&env(&[("OCEAN__EVENT_WORKERS_COUNT", "many")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "OCEAN__EVENT_WORKERS_COUNT: expected an unsigned integer, got \"many\""
+        );
+        let err = load(&env(&[("OCEAN__EVENT_WORKERS_COUNT", "0")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "OCEAN__EVENT_WORKERS_COUNT: expected an integer of at least 1, got \"0\""
+        );
+        let err = load(&env(&[("OCEAN__CLIENT_TIMEOUT", "-1")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "OCEAN__CLIENT_TIMEOUT: expected a number of seconds greater than 0, got \"-1\""
+        );
+        let err = load(&env(&[("OCEAN__SCHEDULED_RESYNC_INTERVAL", "soon")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "OCEAN__SCHEDULED_RESYNC_INTERVAL: expected a number, got \"soon\""
+        );
+        let err = load(&env(&[("OCEAN__SEND_RAW_DATA_EXAMPLES", "maybe")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "OCEAN__SEND_RAW_DATA_EXAMPLES: expected a boolean (true or false), got \"maybe\""
+        );
+    }
+
+    #[test]
+    fn bad_urls_name_the_variable() {
+        let err = load(&env(&[("OCEAN__PORT__BASE_URL", "api.getport.io")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "OCEAN__PORT__BASE_URL: expected an absolute http:// or https:// URL, got \"api.getport.io\""
+        );
+        let err = load(&env(&[(
+            "OCEAN__LIVE_EVENTS__REDIS__URL",
+            "http://:hunter2@cache",
+        )]))
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "OCEAN__LIVE_EVENTS__REDIS__URL: expected a redis:// or rediss:// URL"
+            ),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn empty_value_unsets_an_optional_setting() {
+        let s = load(&env(&[
+            ("OCEAN__BASE_URL", ""),
+            ("OCEAN__SCHEDULED_RESYNC_INTERVAL", " "),
+        ]))
+        .unwrap();
+        assert_eq!(s.base_url, None);
+        assert_eq!(s.scheduled_resync_interval, None);
+    }
+
+    #[test]
+    fn debug_of_settings_never_shows_secrets() {
+        let s = load(&env(&[
+            ("OCEAN__PORT__CLIENT_ID", "client-id-value"),
+            ("OCEAN__PORT__CLIENT_SECRET", "client-secret-value"),
+            ("OCEAN__INTEGRATION__CONFIG__API_TOKEN", "token-value"),
+            (
+                "OCEAN__LIVE_EVENTS__REDIS__URL",
+                "redis://:redis-pass@cache:6379",
+            ),
+        ]))
+        .unwrap();
+        let shown = format!("{s:?}");
+        for secret in [
+            "client-id-value",
+            "client-secret-value",
+            "token-value",
+            "redis-pass",
+        ] {
+            assert!(!shown.contains(secret), "{secret} leaked in {shown}");
+        }
+        assert!(shown.contains("api_token"), "{shown}");
+        assert!(shown.contains("redis://:REDACTED@cache:6379"), "{shown}");
+    }
+
+    #[test]
+    fn override_sets_a_whole_section_from_json() {
+        let sources = ConfigSources::new()
+            .with_env_var("OCEAN__EVENT_LISTENER__TYPE", "POLLING")
+            .with_override("OCEAN__EVENT_LISTENER", json!({"type": "ONCE"}));
+        let s = load(&sources).unwrap();
+        assert_eq!(s.event_listener.r#type, EventListenerType::Once);
+    }
+}

@@ -110,11 +110,9 @@ impl ConfigSources {
         for (path, value) in defaults {
             tree.set(&path, value, &SettingOrigin::Unset);
         }
-        if read_config_yaml {
-            if let Some(path) = &self.config_yaml_path {
-                for (keys, value, origin) in self.config_yaml_entries(path)? {
-                    tree.set(&keys, value, &origin);
-                }
+        if let Some(path) = self.config_yaml_path.as_ref().filter(|_| read_config_yaml) {
+            for (keys, value, origin) in self.config_yaml_entries(path)? {
+                tree.set(&keys, value, &origin);
             }
         }
         if let Some(path) = &self.dotenv_path {
