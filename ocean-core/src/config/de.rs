@@ -199,22 +199,35 @@ impl<'a> Lenient<'a> {
         self.value.as_str().map(str::trim)
     }
 
-    /// A string holding a JSON document, decoded; the error names what the field wanted.
-    fn decode_json(&self, expected: &str) -> Result<Value, DeError> {
+    /// A string holding a JSON document, decoded, when it is of the wanted kind. The text is
+    /// echoed in the error only when `echo` allows it: an object may well carry credentials.
+    fn decode_json(
+        &self,
+        expected: &str,
+        is_kind: fn(&Value) -> bool,
+        echo: bool,
+    ) -> Result<Value, DeError> {
         let text = self.trimmed_str().unwrap_or_default();
-        serde_json::from_str::<Value>(text).map_err(|e| {
-            let got = if is_sensitive(&self.path) {
-                "text that is not valid JSON".to_owned()
-            } else {
-                format!("{text:?}, which is not valid JSON ({e})")
-            };
-            DeError {
-                kind: Kind::Invalid {
-                    expected: format!("{expected} (given as JSON)"),
-                    got: Some(got),
-                },
-                path: Some(self.path.clone()),
-            }
+        let echo = echo && !is_sensitive(&self.path);
+        let got = match serde_json::from_str::<Value>(text) {
+            Ok(decoded) if is_kind(&decoded) => return Ok(decoded),
+            Ok(other) if echo => format!(
+                "{text:?}, which is {}",
+                Shown {
+                    value: &other,
+                    sensitive: false,
+                }
+            ),
+            Ok(_) => "JSON of another kind (not shown)".to_owned(),
+            Err(e) if echo => format!("{text:?}, which is not valid JSON ({e})"),
+            Err(e) => format!("text that is not valid JSON ({e}; text not shown)"),
+        };
+        Err(DeError {
+            kind: Kind::Invalid {
+                expected: format!("{expected} (given as JSON)"),
+                got: Some(got),
+            },
+            path: Some(self.path.clone()),
         })
     }
 }
@@ -425,10 +438,7 @@ impl<'de> Deserializer<'de> for Lenient<'_> {
                 .visit_seq(Seq::new(&self, items))
                 .map_err(|e| self.fail(e)),
             Value::String(_) => {
-                let decoded = self.decode_json("a list")?;
-                if !decoded.is_array() {
-                    return Err(self.fail(DeError::invalid("a list (given as JSON)")));
-                }
+                let decoded = self.decode_json("a list", Value::is_array, true)?;
                 Lenient {
                     value: &decoded,
                     path: self.path,
@@ -467,10 +477,7 @@ impl<'de> Deserializer<'de> for Lenient<'_> {
                 .visit_map(Entries::new(&self, EMPTY.get_or_init(Map::new)))
                 .map_err(|e| self.fail(e)),
             Value::String(_) => {
-                let decoded = self.decode_json("an object")?;
-                if !decoded.is_object() {
-                    return Err(self.fail(DeError::invalid("an object (given as JSON)")));
-                }
+                let decoded = self.decode_json("an object", Value::is_object, false)?;
                 Lenient {
                     value: &decoded,
                     path: self.path,
@@ -836,6 +843,29 @@ mod tests {
             ),
             "{err}"
         );
+    }
+
+    #[test]
+    fn malformed_json_object_is_never_echoed() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Port {
+            client_secret: String,
+        }
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct S {
+            port: Port,
+        }
+        for text in [r#"{"client_secret": "hunter2""#, r#"["hunter2"]"#] {
+            let err = read::<S>(json!({ "port": text })).unwrap_err();
+            let message = err.to_string();
+            assert!(
+                message.starts_with("OCEAN__PORT: expected an object (given as JSON), got "),
+                "{message}"
+            );
+            assert!(!message.contains("hunter2"), "{message}");
+        }
     }
 
     #[test]

@@ -36,21 +36,33 @@ pub enum SettingOrigin {
 }
 
 impl SettingOrigin {
-    /// The origin's suffix for an error about `variable`: empty when the variable itself, set in
-    /// the environment, is the culprit; otherwise where the value really came from.
-    pub(crate) fn describe_for(&self, variable: &str) -> String {
+    /// Where a value came from, in words; `None` when it needs no mention (unset, or set by
+    /// `variable` itself in the environment).
+    fn place(&self, variable: &str) -> Option<String> {
         match self {
-            SettingOrigin::Unset => String::new(),
-            SettingOrigin::Environment { name } if name == variable => String::new(),
-            SettingOrigin::Environment { name } => format!(" (set by environment variable {name})"),
-            SettingOrigin::Override { name } => format!(" (set by override {name})"),
-            SettingOrigin::DotEnv { path, name } => {
-                format!(" (set by {name} in {})", path.display())
-            }
+            SettingOrigin::Unset => None,
+            SettingOrigin::Environment { name } if name == variable => None,
+            SettingOrigin::Environment { name } => Some(format!("environment variable {name}")),
+            SettingOrigin::Override { name } => Some(format!("override {name}")),
+            SettingOrigin::DotEnv { path, name } => Some(format!("{name} in {}", path.display())),
             SettingOrigin::ConfigYaml { path, key } => {
-                format!(" (set by key `{key}` in {})", path.display())
+                Some(format!("key `{key}` in {}", path.display()))
             }
         }
+    }
+
+    /// Suffix for an error about a value of `variable`: where that value was set.
+    pub(crate) fn describe_for(&self, variable: &str) -> String {
+        self.place(variable)
+            .map(|place| format!(" (set by {place})"))
+            .unwrap_or_default()
+    }
+
+    /// Suffix for an error about a key missing from an object that came from here.
+    pub(crate) fn describe_missing_from(&self, variable: &str) -> String {
+        self.place(variable)
+            .map(|place| format!(" (not given in {place})"))
+            .unwrap_or_default()
     }
 }
 
@@ -71,7 +83,7 @@ pub enum ConfigError {
         origin: Box<SettingOrigin>,
     },
     /// A required setting has no value in any source.
-    #[error("{variable}: required setting is missing{}", origin.describe_for(variable))]
+    #[error("{variable}: required setting is missing{}", origin.describe_missing_from(variable))]
     Missing {
         /// The environment-variable name of the missing setting.
         variable: String,

@@ -766,6 +766,20 @@ mod tests {
     }
 
     #[test]
+    fn key_missing_from_a_json_section_names_the_section_variable() {
+        let err = OceanSettings::load(
+            &env(&[("OCEAN__INTEGRATION", r#"{"identifier":"x"}"#)]),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "OCEAN__INTEGRATION__TYPE: required setting is missing \
+             (not given in environment variable OCEAN__INTEGRATION)"
+        );
+    }
+
+    #[test]
     fn bad_numbers_name_the_variable() {
         let err = load(&env(&[("OCEAN__EVENT_WORKERS_COUNT", "many")])).unwrap_err();
         assert_eq!(

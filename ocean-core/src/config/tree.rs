@@ -170,6 +170,10 @@ impl SettingsTree {
         };
         match (map.get_mut(last), incoming) {
             (Some(existing @ Value::Object(_)), Value::Object(incoming)) => {
+                // Keys absent from the merged object are reported as "not given in" it.
+                self.provenance
+                    .origins
+                    .insert(path.to_vec(), origin.clone());
                 let mut at = path.to_vec();
                 merge_into(
                     existing,
