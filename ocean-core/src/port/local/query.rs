@@ -387,51 +387,55 @@ mod tests {
         }
     }
 
-    fn check(q: Value) -> bool {
-        Query::parse(&q).unwrap().matches("service", &entity())
+    fn check(q: &Value) -> bool {
+        Query::parse(q).unwrap().matches("service", &entity())
     }
 
-    fn rule(p: &str, op: &str, v: Value) -> Value {
+    fn rule(p: &str, op: &str, v: &Value) -> Value {
         json!({"combinator": "and", "rules": [{"property": p, "operator": op, "value": v}]})
     }
 
     #[test]
     fn operators_compare_like_port() {
-        assert!(check(rule("$identifier", "=", json!("svc-a"))));
-        assert!(check(rule("$identifier", "!=", json!("svc-b"))));
-        assert!(check(rule("$identifier", "in", json!(["svc-b", "svc-a"]))));
-        assert!(check(rule("$identifier", "notIn", json!(["svc-b"]))));
-        assert!(check(rule("$title", "contains", json!("ice A"))));
-        assert!(check(rule("$title", "doesNotContains", json!("B"))));
-        assert!(check(rule("lang", "beginsWith", json!("ru"))));
-        assert!(check(rule("lang", "endsWith", json!("st"))));
-        assert!(check(rule("stars", ">", json!(11))));
-        assert!(!check(rule("stars", ">", json!(12))));
-        assert!(check(rule("stars", "<=", json!(12))));
-        assert!(check(rule("tags", "contains", json!("y"))));
-        assert!(check(rule("empty", "isEmpty", Value::Null)));
-        assert!(check(rule("missing", "isEmpty", Value::Null)));
-        assert!(check(rule("lang", "isNotEmpty", Value::Null)));
-        assert!(check(rule("$team", "in", json!(["platform"]))));
-        assert!(check(rule(
+        assert!(check(&rule("$identifier", "=", &json!("svc-a"))));
+        assert!(check(&rule("$identifier", "!=", &json!("svc-b"))));
+        assert!(check(&rule(
+            "$identifier",
+            "in",
+            &json!(["svc-b", "svc-a"])
+        )));
+        assert!(check(&rule("$identifier", "notIn", &json!(["svc-b"]))));
+        assert!(check(&rule("$title", "contains", &json!("ice A"))));
+        assert!(check(&rule("$title", "doesNotContains", &json!("B"))));
+        assert!(check(&rule("lang", "beginsWith", &json!("ru"))));
+        assert!(check(&rule("lang", "endsWith", &json!("st"))));
+        assert!(check(&rule("stars", ">", &json!(11))));
+        assert!(!check(&rule("stars", ">", &json!(12))));
+        assert!(check(&rule("stars", "<=", &json!(12))));
+        assert!(check(&rule("tags", "contains", &json!("y"))));
+        assert!(check(&rule("empty", "isEmpty", &Value::Null)));
+        assert!(check(&rule("missing", "isEmpty", &Value::Null)));
+        assert!(check(&rule("lang", "isNotEmpty", &Value::Null)));
+        assert!(check(&rule("$team", "in", &json!(["platform"]))));
+        assert!(check(&rule(
             "$datasource",
             "contains",
-            json!("/my-jira/exporter")
+            &json!("/my-jira/exporter")
         )));
-        assert!(check(rule(
+        assert!(check(&rule(
             "$updatedAt",
             "<",
-            json!("2024-02-01T00:00:01Z")
+            &json!("2024-02-01T00:00:01Z")
         )));
-        assert!(!check(rule(
+        assert!(!check(&rule(
             "$updatedAt",
             "<",
-            json!("2024-02-01T00:00:00+00:00")
+            &json!("2024-02-01T00:00:00+00:00")
         )));
-        assert!(check(rule(
+        assert!(check(&rule(
             "$createdAt",
             "between",
-            json!({"from": "2023-12-31T00:00:00Z", "to": "2024-01-02T00:00:00Z"})
+            &json!({"from": "2023-12-31T00:00:00Z", "to": "2024-01-02T00:00:00Z"})
         )));
     }
 
@@ -444,21 +448,21 @@ mod tests {
                 {"property": "stars", "operator": ">=", "value": 10}
             ]}
         ]});
-        assert!(check(q.clone()));
+        assert!(check(&q));
         assert_eq!(Query::parse(&q).unwrap().blueprint_scope(), Some("service"));
         let q = json!({"combinator": "or", "rules": [
             {"property": "lang", "operator": "=", "value": "go"},
             {"property": "stars", "operator": "<", "value": 10}
         ]});
-        assert!(!check(q));
+        assert!(!check(&q));
     }
 
     #[test]
     fn rejects_unknown_operators_and_bad_operands() {
-        let err = Query::parse(&rule("$identifier", "like", json!("a"))).unwrap_err();
+        let err = Query::parse(&rule("$identifier", "like", &json!("a"))).unwrap_err();
         assert!(err.message.contains("unknown operator \"like\""));
-        assert!(Query::parse(&rule("$identifier", "in", json!("a"))).is_err());
-        assert!(Query::parse(&rule("$nope", "=", json!("a"))).is_err());
+        assert!(Query::parse(&rule("$identifier", "in", &json!("a"))).is_err());
+        assert!(Query::parse(&rule("$nope", "=", &json!("a"))).is_err());
         assert!(Query::parse(&json!({"combinator": "xor", "rules": []})).is_err());
     }
 }

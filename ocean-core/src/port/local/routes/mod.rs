@@ -46,6 +46,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, body_limit: usize) {
 }
 
 /// Turns body errors into Port's errors: 413 over the limit, 400 for JSON that does not parse.
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "the signature JsonConfig::error_handler takes"
+)]
 fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let api = match &err {
         JsonPayloadError::Overflow { limit }

@@ -59,7 +59,7 @@ fn project(entity: Value, include: &[&str]) -> Value {
 fn run_search(
     shared: &Shared,
     req: &HttpRequest,
-    query: Query,
+    query: &Query,
     blueprint: Option<&str>,
 ) -> Result<HttpResponse, ApiError> {
     let params = QueryParams::of(req);
@@ -69,7 +69,7 @@ fn run_search(
         store.blueprint(bp)?;
     }
     let entities: Vec<Value> = store
-        .search(&query)
+        .search(query)
         .into_iter()
         .filter(|(bp, _)| blueprint.is_none_or(|only| only == *bp))
         .map(|(bp, e)| project(e.to_json(bp), &include))
@@ -84,7 +84,7 @@ async fn search(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let query = Query::parse(&body)?;
-    run_search(&shared, &req, query, None)
+    run_search(&shared, &req, &query, None)
 }
 
 async fn search_blueprint(
@@ -97,7 +97,7 @@ async fn search_blueprint(
         Some(q) => Query::parse(q)?,
         None => Query::parse(&body)?,
     };
-    run_search(&shared, &req, query, Some(&path))
+    run_search(&shared, &req, &query, Some(&path))
 }
 
 fn encode_cursor(cursor: &Cursor) -> String {
