@@ -851,6 +851,7 @@ async fn webhooks_crud_validates_and_never_returns_the_secret() {
         one.to_string(),
         list.to_string(),
         format!("{:?}", port.handle.state().webhooks()),
+        format!("{:?} {:?}", port.handle, port.handle.state()),
     ] {
         assert!(!text.contains("s3cr3t-value"), "secret leaked: {text}");
     }

@@ -35,7 +35,6 @@ pub(crate) struct Integrations {
 }
 
 /// The shared state of one local Port.
-#[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) store: RwLock<Store>,
     pub(crate) integrations: Mutex<Integrations>,
@@ -47,6 +46,17 @@ pub(crate) struct Shared {
     pub(crate) requests: AtomicU64,
     /// Writes done, so that a periodic save can skip an unchanged state.
     pub(crate) writes: AtomicU64,
+}
+
+// Not derived: tokens and webhook secrets must never reach a Debug output.
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("settings", &self.settings)
+            .field("requests", &self.requests)
+            .field("writes", &self.writes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Shared {
