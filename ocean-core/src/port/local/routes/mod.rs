@@ -1,0 +1,207 @@
+//! The HTTP surface: Port's routes, the auth and fault gate, and Port-shaped errors for bad
+//! requests.
+
+mod auth;
+mod blueprints;
+mod entities;
+mod integrations;
+mod search;
+mod webhooks;
+
+pub(crate) use webhooks::redacted as redacted_webhook;
+
+use super::error::ApiError;
+use super::faults::Fault;
+use super::state::Shared;
+use super::store::Writer;
+use crate::port::Datasource;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{HttpRequest, HttpResponse, error::JsonPayloadError, web};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// Registers every route, the JSON limits and the catch-all 404.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig, body_limit: usize) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(body_limit)
+            .content_type_required(false)
+            .error_handler(json_error),
+    )
+    .app_data(
+        web::PathConfig::default()
+            .error_handler(|e, _| ApiError::bad_request(format!("invalid path: {e}")).into()),
+    );
+    auth::configure(cfg);
+    // Search before entities: `/entities/search` must not be taken for an entity identifier.
+    search::configure(cfg);
+    blueprints::configure(cfg);
+    entities::configure(cfg);
+    integrations::configure(cfg);
+    webhooks::configure(cfg);
+    cfg.default_service(web::to(unknown_route));
+}
+
+/// Turns body errors into Port's errors: 413 over the limit, 400 for JSON that does not parse.
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "the signature JsonConfig::error_handler takes"
+)]
+fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let api = match &err {
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::new(
+            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body is larger than the limit of {limit} bytes"),
+        ),
+        JsonPayloadError::Deserialize(e) => {
+            ApiError::bad_request(format!("the request body is not valid JSON: {e}"))
+        }
+        other => ApiError::bad_request(format!("could not read the request body: {other}")),
+    };
+    api.into()
+}
+
+async fn unknown_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found(format!(
+        "route {} {} was not found",
+        req.method(),
+        req.path()
+    )))
+}
+
+/// Fault injection and bearer-token checks, before any handler runs.
+pub(crate) async fn gate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let Some(shared) = req.app_data::<web::Data<Shared>>().cloned() else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
+    };
+    let is_auth = req.path() == "/v1/auth/access_token";
+    let faults = &shared.settings.faults;
+    if faults.is_active() && (!is_auth || faults.include_auth) {
+        if !faults.latency.is_zero() {
+            tokio::time::sleep(faults.latency).await;
+        }
+        let n = shared.requests.fetch_add(1, Ordering::Relaxed);
+        let response = match faults.draw(n) {
+            Fault::RateLimited => Some(
+                HttpResponse::TooManyRequests()
+                    .insert_header((header::RETRY_AFTER, faults.retry_after_secs.to_string()))
+                    .json(
+                        ApiError::new(
+                            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                            "rate_limit_exceeded",
+                            "too many requests (injected by the local Port)",
+                        )
+                        .body(),
+                    ),
+            ),
+            Fault::Unavailable => Some(
+                HttpResponse::ServiceUnavailable().json(
+                    ApiError::new(
+                        actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+                        "service_unavailable",
+                        "the service is unavailable (injected by the local Port)",
+                    )
+                    .body(),
+                ),
+            ),
+            Fault::None => None,
+        };
+        if let Some(response) = response {
+            return Ok(req.into_response(response).map_into_right_body());
+        }
+    }
+    if req.path().starts_with("/v1/") && !is_auth {
+        let token = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            });
+        let error = match token {
+            None => Some("missing Authorization: Bearer <token> header"),
+            Some(t) if !shared.token_is_valid(t.trim()) => {
+                Some("the access token is invalid or expired")
+            }
+            Some(_) => None,
+        };
+        if let Some(message) = error {
+            let response =
+                HttpResponse::Unauthorized().json(ApiError::unauthorized(message).body());
+            return Ok(req.into_response(response).map_into_right_body());
+        }
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+/// The writer of a request: its Ocean datasource (from the user agent) and the client id.
+fn writer(req: &HttpRequest, shared: &Shared) -> Writer {
+    let datasource = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .filter(|ua| Datasource::parse(ua).is_some())
+        .map(Arc::from);
+    Writer {
+        datasource,
+        actor: Arc::from(shared.settings.client_id.as_str()),
+    }
+}
+
+/// Query parameters of a request, decoded.
+struct QueryParams(Vec<(String, String)>);
+
+impl QueryParams {
+    fn of(req: &HttpRequest) -> Self {
+        Self(
+            url::form_urlencoded::parse(req.query_string().as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn flag(&self, key: &str, default: bool) -> Result<bool, ApiError> {
+        match self.all(key).last() {
+            None => Ok(default),
+            Some("true") => Ok(true),
+            Some("false") => Ok(false),
+            Some(other) => Err(ApiError::invalid(format!(
+                "query parameter \"{key}\" must be true or false, got \"{other}\""
+            ))),
+        }
+    }
+
+    fn number(&self, key: &str) -> Result<Option<u64>, ApiError> {
+        self.all(key)
+            .last()
+            .map(|v| {
+                v.parse::<u64>().map_err(|_| {
+                    ApiError::invalid(format!(
+                        "query parameter \"{key}\" must be a non-negative integer, got \"{v}\""
+                    ))
+                })
+            })
+            .transpose()
+    }
+}
