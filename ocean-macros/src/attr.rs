@@ -9,7 +9,6 @@ use proc_macro2::Span;
 use syn::ext::IdentExt;
 use syn::parse::ParseStream;
 use syn::punctuated::Punctuated;
-use syn::spanned::Spanned;
 use syn::{Ident, LitBool, LitStr, Token, Type, bracketed};
 
 /// The keys a macro accepts, with an example value for each (used in messages).
@@ -71,12 +70,13 @@ impl Value {
         }
     }
 
-    fn span(&self) -> Span {
+    /// An error covering the whole value as written.
+    fn error(&self, message: String) -> syn::Error {
         match self {
-            Value::Str(s) => s.span(),
-            Value::Number(_, span) | Value::List(_, span) => *span,
-            Value::Bool(b) => b.span,
-            Value::Type(t) => t.span(),
+            Value::Str(s) => syn::Error::new(s.span(), message),
+            Value::Number(_, span) | Value::List(_, span) => syn::Error::new(*span, message),
+            Value::Bool(b) => syn::Error::new(b.span, message),
+            Value::Type(t) => syn::Error::new_spanned(t, message),
         }
     }
 
@@ -109,10 +109,15 @@ impl Value {
                 "expected a string, a number, a boolean, a list or a type",
             ));
         }
-        if input.peek(Ident) || input.peek(Token![::]) || input.peek(Token![crate]) {
-            return Ok(Value::Type(Box::new(input.parse()?)));
-        }
-        Err(lookahead.error())
+        input
+            .parse::<Type>()
+            .map(|t| Value::Type(Box::new(t)))
+            .map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "expected a string, a number, a boolean, a list or a type",
+                )
+            })
     }
 }
 
@@ -198,13 +203,10 @@ impl Args {
     fn mismatch(&self, arg: &Arg, expected: &str) -> syn::Error {
         let key = arg.key.to_string();
         let example = self.spec.example(&key).unwrap_or("...");
-        syn::Error::new(
-            arg.value.span(),
-            format!(
-                "expected {expected} for `{key}`, found {}: `{key} = {example}`",
-                arg.value.describe()
-            ),
-        )
+        arg.value.error(format!(
+            "expected {expected} for `{key}`, found {}: `{key} = {example}`",
+            arg.value.describe()
+        ))
     }
 
     /// `key = "text"`.
@@ -236,14 +238,11 @@ impl Args {
             match item {
                 Value::Str(s) => strings.push(s),
                 other => {
-                    return Err(syn::Error::new(
-                        other.span(),
-                        format!(
-                            "expected a string literal in `{}`, found {}",
-                            arg.key,
-                            other.describe()
-                        ),
-                    ));
+                    return Err(other.error(format!(
+                        "expected a string literal in `{}`, found {}",
+                        arg.key,
+                        other.describe()
+                    )));
                 }
             }
         }
@@ -314,17 +313,13 @@ impl Args {
             match ident {
                 Some(ident) => idents.push(ident),
                 None => {
-                    return Err(syn::Error::new(
-                        item.span(),
-                        format!(
-                            "expected a name in `{}`, found {}",
-                            arg.key,
-                            match item {
-                                Value::Type(_) => "a path",
-                                ref other => other.describe(),
-                            }
-                        ),
-                    ));
+                    let found = match &item {
+                        Value::Type(_) => "a path",
+                        other => other.describe(),
+                    };
+                    return Err(
+                        item.error(format!("expected a name in `{}`, found {found}", arg.key))
+                    );
                 }
             }
         }
@@ -382,7 +377,7 @@ mod tests {
         let mut args = parse(
             &SPEC,
             r#"kind = "person", kinds = ["a", "b"], factor = -1.5, enabled = true,
-               config = my::Config<u8, u16>, crates = [one, two],"#,
+               config = super::my::Config<u8, u16>, crates = [one, two],"#,
         )?;
         assert_eq!(
             args.take_str("kind")?.map(|s| s.value()),
@@ -397,7 +392,10 @@ mod tests {
         let config = args
             .take_type("config")?
             .map(|t| quote::quote!(#t).to_string());
-        assert_eq!(config.as_deref(), Some("my :: Config < u8 , u16 >"));
+        assert_eq!(
+            config.as_deref(),
+            Some("super :: my :: Config < u8 , u16 >")
+        );
         let crates = args
             .take_ident_list("crates")?
             .map(|l| l.iter().map(ToString::to_string).collect::<Vec<_>>());

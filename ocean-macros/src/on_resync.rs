@@ -133,14 +133,14 @@ fn check_return(item: &ItemFn) -> syn::Result<(Shape, Span)> {
         }
     };
     match shape {
-        Shape::OneBatch if is_impl_stream(ty) => Err(syn::Error::new(
-            ty.span(),
+        Shape::OneBatch if is_impl_stream(ty) => Err(syn::Error::new_spanned(
+            ty,
             format!(
                 "an `async fn` handler returns one batch, `ocean::Result<Vec<ocean::RawItem>>`; to return a stream of batches remove `async`: `{MANY_BATCHES}`"
             ),
         )),
-        Shape::Stream if last_segment_is(ty, &["Vec", "Result"]) => Err(syn::Error::new(
-            ty.span(),
+        Shape::Stream if last_segment_is(ty, &["Vec", "Result"]) => Err(syn::Error::new_spanned(
+            ty,
             format!(
                 "a handler that is not `async` must return a stream of batches: `{MANY_BATCHES}`; to return one batch make it an `async fn`"
             ),
@@ -178,8 +178,13 @@ fn expand(item: &ItemFn, model: &ResyncModel) -> TokenStream {
     };
     let ctx = quote_spanned!(model.context_span=> ctx);
     let adapter = match model.shape {
-        Shape::OneBatch => quote_spanned!(model.return_span=> ::ocean::__private::one_batch),
-        Shape::Stream => quote_spanned!(model.return_span=> ::ocean::__private::batch_stream),
+        Shape::OneBatch => quote!(one_batch),
+        Shape::Stream => quote!(batch_stream),
+    };
+    // Spanned on the return type, so a wrong batch type or a stream that is not `Send` is
+    // reported there rather than on the attribute.
+    let call = quote_spanned! {model.return_span=>
+        ::ocean::__private::#adapter(#function(#ctx))
     };
     let cfgs = &model.cfgs;
     quote! {
@@ -188,7 +193,7 @@ fn expand(item: &ItemFn, model: &ResyncModel) -> TokenStream {
         #(#cfgs)*
         const _: () = {
             fn __ocean_resync_handler(ctx: ::ocean::Context) -> ::ocean::registry::ResyncStream {
-                #adapter(#function(#ctx))
+                #call
             }
             ::ocean::__private::inventory::submit! {
                 ::ocean::registry::ResyncHandler {

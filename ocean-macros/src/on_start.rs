@@ -73,7 +73,10 @@ fn expand(item: &ItemFn, model: &StartModel) -> TokenStream {
     let function = &model.function;
     let name = function.unraw().to_string();
     let ctx = quote_spanned!(model.context_span=> ctx);
-    let adapter = quote_spanned!(model.return_span=> ::ocean::__private::start_hook);
+    // Spanned on the return type, where a wrong one is reported.
+    let call = quote_spanned! {model.return_span=>
+        ::ocean::__private::start_hook(#function(#ctx))
+    };
     let cfgs = &model.cfgs;
     quote! {
         #item
@@ -83,7 +86,7 @@ fn expand(item: &ItemFn, model: &StartModel) -> TokenStream {
             fn __ocean_start_hook(
                 ctx: ::ocean::Context,
             ) -> ::ocean::__private::futures::future::BoxFuture<'static, ::ocean::Result<()>> {
-                #adapter(#function(#ctx))
+                #call
             }
             ::ocean::__private::inventory::submit! {
                 ::ocean::registry::StartHook {

@@ -23,16 +23,13 @@ pub(crate) fn check_callback(
     let mut errors = Vec::new();
 
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        let span = match &sig.generics.where_clause {
-            Some(w) if sig.generics.params.is_empty() => w.span(),
-            _ => sig.generics.span(),
-        };
-        errors.push(syn::Error::new(
-            span,
-            format!(
-                "`{macro_name}` functions cannot be generic: the runtime calls them with no type or lifetime arguments; expected `{example}`"
-            ),
-        ));
+        let message = format!(
+            "`{macro_name}` functions cannot be generic: the runtime calls them with no type or lifetime arguments; expected `{example}`"
+        );
+        errors.push(match &sig.generics.where_clause {
+            Some(w) if sig.generics.params.is_empty() => syn::Error::new_spanned(w, message),
+            _ => syn::Error::new_spanned(&sig.generics, message),
+        });
     }
     if let Some(c) = &sig.constness {
         errors.push(syn::Error::new(
@@ -47,8 +44,8 @@ pub(crate) fn check_callback(
         ));
     }
     if let Some(abi) = &sig.abi {
-        errors.push(syn::Error::new(
-            abi.span(),
+        errors.push(syn::Error::new_spanned(
+            abi,
             format!("`{macro_name}` functions must use the Rust ABI; remove the `extern`"),
         ));
     }
@@ -68,8 +65,8 @@ pub(crate) fn check_callback(
                 "`{macro_name}` functions take the context as their only parameter: `{example}`"
             ),
         )),
-        Some(FnArg::Receiver(receiver)) => errors.push(syn::Error::new(
-            receiver.span(),
+        Some(FnArg::Receiver(receiver)) => errors.push(syn::Error::new_spanned(
+            receiver,
             format!(
                 "`{macro_name}` cannot be used on methods: make it a free function, `{example}`"
             ),
@@ -77,16 +74,16 @@ pub(crate) fn check_callback(
         Some(FnArg::Typed(param)) => {
             context_span = param.ty.span();
             if let Type::Reference(reference) = &*param.ty {
-                errors.push(syn::Error::new(
-                    reference.span(),
+                errors.push(syn::Error::new_spanned(
+                    reference,
                     format!("take the context by value (it is cheap to clone): `{example}`"),
                 ));
             }
         }
     }
     for extra in inputs {
-        errors.push(syn::Error::new(
-            extra.span(),
+        errors.push(syn::Error::new_spanned(
+            extra,
             format!(
                 "`{macro_name}` functions take exactly one parameter, the context; remove this one: `{example}`"
             ),

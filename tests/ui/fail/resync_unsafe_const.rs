@@ -1,6 +1,0 @@
-#[ocean::on_resync(kind = "person")]
-const unsafe fn persons(_ctx: ocean::Context) -> ocean::Result<Vec<ocean::RawItem>> {
-    Ok(Vec::new())
-}
-
-fn main() {}
