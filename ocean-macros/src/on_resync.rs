@@ -178,13 +178,14 @@ fn expand(item: &ItemFn, model: &ResyncModel) -> TokenStream {
     };
     let ctx = quote_spanned!(model.context_span=> ctx);
     let adapter = match model.shape {
-        Shape::OneBatch => quote!(one_batch),
-        Shape::Stream => quote!(batch_stream),
+        Shape::OneBatch => quote_spanned!(model.return_span=> one_batch),
+        Shape::Stream => quote_spanned!(model.return_span=> batch_stream),
     };
     // Spanned on the return type, so a wrong batch type or a stream that is not `Send` is
     // reported there rather than on the attribute.
+    let output = quote_spanned!(model.return_span=> output);
     let call = quote_spanned! {model.return_span=>
-        ::ocean::__private::#adapter(#function(#ctx))
+        ::ocean::__private::#adapter(#output)
     };
     let cfgs = &model.cfgs;
     quote! {
@@ -193,6 +194,7 @@ fn expand(item: &ItemFn, model: &ResyncModel) -> TokenStream {
         #(#cfgs)*
         const _: () = {
             fn __ocean_resync_handler(ctx: ::ocean::Context) -> ::ocean::registry::ResyncStream {
+                let #output = #function(#ctx);
                 #call
             }
             ::ocean::__private::inventory::submit! {
@@ -312,7 +314,7 @@ mod tests {
         assert!(out.contains("name : \"type\""), "{out}");
         assert!(out.contains("Some (\"team\")"), "{out}");
         assert!(
-            out.contains(":: ocean :: __private :: one_batch (r#type (ctx))"),
+            out.contains("let output = r#type (ctx) ; :: ocean :: __private :: one_batch (output)"),
             "{out}"
         );
     }

@@ -74,8 +74,9 @@ fn expand(item: &ItemFn, model: &StartModel) -> TokenStream {
     let name = function.unraw().to_string();
     let ctx = quote_spanned!(model.context_span=> ctx);
     // Spanned on the return type, where a wrong one is reported.
+    let output = quote_spanned!(model.return_span=> output);
     let call = quote_spanned! {model.return_span=>
-        ::ocean::__private::start_hook(#function(#ctx))
+        ::ocean::__private::start_hook(#output)
     };
     let cfgs = &model.cfgs;
     quote! {
@@ -86,6 +87,7 @@ fn expand(item: &ItemFn, model: &StartModel) -> TokenStream {
             fn __ocean_start_hook(
                 ctx: ::ocean::Context,
             ) -> ::ocean::__private::futures::future::BoxFuture<'static, ::ocean::Result<()>> {
+                let #output = #function(#ctx);
                 #call
             }
             ::ocean::__private::inventory::submit! {
