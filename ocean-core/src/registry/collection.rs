@@ -127,6 +127,26 @@ impl Registry {
     }
 
     /// Registers a resync handler by hand (tests, or targets where `inventory` does not work).
+    ///
+    /// ```
+    /// use ocean::registry::{Registry, ResyncHandler, ResyncStream, one_batch};
+    ///
+    /// fn teams(_ctx: ocean::Context) -> ResyncStream {
+    ///     one_batch(async { Ok::<_, ocean::Error>(vec![serde_json::json!({"id": "core"})]) })
+    /// }
+    ///
+    /// let mut registry = Registry::new();
+    /// let handler = ResyncHandler {
+    ///     kind: Some("team"),
+    ///     name: "teams",
+    ///     file: file!(),
+    ///     line: line!(),
+    ///     handler: teams,
+    /// };
+    /// registry.register_resync(handler)?;
+    /// assert!(registry.register_resync(handler).is_err(), "the same handler twice");
+    /// # Ok::<(), ocean::registry::RegistryError>(())
+    /// ```
     pub fn register_resync(&mut self, handler: ResyncHandler) -> Result<&mut Self, RegistryError> {
         if handler.kind.is_some_and(str::is_empty) {
             return Err(RegistryError::EmptyKind {

@@ -7,6 +7,20 @@
 //! [`Registry::collect`] sorts everything. [`Registry::register_resync`] and
 //! [`Registry::register_start`] are the explicit path for tests and for targets where
 //! `inventory` does not work.
+//!
+//! ```
+//! use ocean::registry::Registry;
+//!
+//! #[ocean::on_resync(kind = "person")]
+//! async fn persons(_ctx: ocean::Context) -> ocean::Result<Vec<ocean::RawItem>> {
+//!     Ok(vec![serde_json::json!({"name": "Ada"})])
+//! }
+//!
+//! let registry = Registry::collect()?;
+//! assert_eq!(registry.kinds().collect::<Vec<_>>(), ["person"]);
+//! assert_eq!(registry.handlers_for("person").next().map(|h| h.name), Some("persons"));
+//! # Ok::<(), ocean::registry::RegistryError>(())
+//! ```
 
 mod adapters;
 mod collection;
