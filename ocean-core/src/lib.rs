@@ -24,12 +24,26 @@ pub mod sync;
 pub use error::{Error, Result};
 pub use runtime::Context;
 
+/// Attribute and entry-point macros: `#[on_resync]`, `#[on_start]`, `ocean::run!()`.
+pub use ocean_macros::{on_resync, on_start, run};
+
+/// Stream of resync batches, as returned by `#[on_resync]` stream handlers.
+pub use futures::Stream;
+
+/// Builds a stream with `yield` (re-exported from `async-stream`).
+pub use async_stream::stream;
+
+/// Builds a fallible stream with `yield` and `?`, the usual body of a paginating resync
+/// handler (re-exported from `async-stream`).
+pub use async_stream::try_stream;
+
 /// A raw item from the third party, as JSON (usually an object).
 pub type RawItem = serde_json::Value;
 
 /// Implementation details used by the code the macros generate. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::registry::{batch_stream, one_batch, start_hook};
     pub use futures;
     pub use inventory;
 }

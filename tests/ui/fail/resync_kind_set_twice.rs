@@ -1,0 +1,6 @@
+#[ocean::on_resync(kind = "person", kind = "people")]
+async fn persons(_ctx: ocean::Context) -> ocean::Result<Vec<ocean::RawItem>> {
+    Ok(Vec::new())
+}
+
+fn main() {}

@@ -1,0 +1,1 @@
+ocean::run!(config = "Settings");

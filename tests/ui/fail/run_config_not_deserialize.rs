@@ -1,0 +1,5 @@
+struct Settings {
+    _url: String,
+}
+
+ocean::run!(config = Settings);

@@ -1,0 +1,4 @@
+#[derive(serde::Deserialize)]
+struct Settings {}
+
+ocean::run!(config = Settings, config = Settings);

@@ -1,0 +1,1 @@
+ocean::run!(crates = [handlers::jira]);

@@ -1,0 +1,1 @@
+ocean::run!(port = 8000);

@@ -1,0 +1,1 @@
+ocean::run!(crates = [no_such_crate]);

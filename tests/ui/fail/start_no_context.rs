@@ -1,0 +1,6 @@
+#[ocean::on_start]
+async fn init() -> ocean::Result<()> {
+    Ok(())
+}
+
+fn main() {}
