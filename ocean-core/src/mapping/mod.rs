@@ -1,3 +1,10 @@
 //! The mapping engine: the port-app-config model and jq (jq 1.8 semantics on jaq).
 
+pub mod config;
 pub mod jq;
+
+pub use config::{
+    ConfigError, EntityConfig, EntityMapping, MappingValue, PortAppConfig, PortResourceConfig,
+    ResourceConfig, SearchQueryMapping, SearchRuleMapping, Selector,
+};
+pub use jq::{JqEngine, JqError, JqInput, JqOptions, JqProgram};
