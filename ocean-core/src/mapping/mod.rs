@@ -1,6 +1,8 @@
 //! The mapping engine: the port-app-config model and jq (jq 1.8 semantics on jaq).
 
 pub mod config;
+mod eval;
+mod items_to_parse;
 pub mod jq;
 
 pub use config::{
@@ -8,3 +10,6 @@ pub use config::{
     ResourceConfig, SearchQueryMapping, SearchRuleMapping, Selector,
 };
 pub use jq::{JqEngine, JqError, JqInput, JqOptions, JqProgram};
+pub use eval::{
+    CompiledMapping, CompiledResource, FilteredOut, ItemFailure, MappingOutcome, required_fields,
+};
