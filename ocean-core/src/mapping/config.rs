@@ -326,15 +326,7 @@ impl PortAppConfig {
     /// field path.
     pub fn validate_jq(&self, engine: &JqEngine) -> Result<(), ConfigError> {
         for (i, resource) in self.resources.iter().enumerate() {
-            for (path, expr) in resource.jq_fields() {
-                if let Err(JqError::Compile { message, .. }) = engine.compile(&expr) {
-                    return Err(ConfigError::InvalidJq {
-                        path: format!("resources[{i}].{path}"),
-                        expr,
-                        message,
-                    });
-                }
-            }
+            resource.validate_jq(engine, &format!("resources[{i}]"))?;
         }
         Ok(())
     }
@@ -423,6 +415,21 @@ impl ResourceConfig {
                 entity: EntityConfig { mappings },
             },
         })
+    }
+
+    /// Compiles every jq expression of the resource and reports the first that does not
+    /// compile; `path` prefixes the field path (e.g. `resources[2]`).
+    pub fn validate_jq(&self, engine: &JqEngine, path: &str) -> Result<(), ConfigError> {
+        for (field, expr) in self.jq_fields() {
+            if let Err(JqError::Compile { message, .. }) = engine.compile(&expr) {
+                return Err(ConfigError::InvalidJq {
+                    path: join(path, &field),
+                    expr,
+                    message,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Every jq expression of the resource with its field path relative to the resource.
