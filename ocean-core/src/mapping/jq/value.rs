@@ -1,0 +1,307 @@
+//! Conversion between `serde_json::Value` and jaq's `Val`, and jq 1.8 number and JSON text
+//! formatting.
+//!
+//! jq 1.8 keeps the text of number literals it has not computed with (`1.50 | tostring` is
+//! `"1.50"`), prints computed integral doubles as integers (`10 / 2` is `5`) and other doubles
+//! with 17 significant digits at most. Input floats become decimal literals here so that they
+//! print as jq prints the JSON text Ocean feeds it.
+
+use jaq_json::{Num, Rc, Val};
+use serde_json::{Map, Number, Value};
+use std::fmt::Write as _;
+
+/// Values nested deeper than this are refused when converting back to JSON, so that a runaway
+/// program cannot overflow the stack of the converting thread.
+pub(crate) const MAX_OUTPUT_DEPTH: usize = 512;
+
+/// Largest integer a double holds exactly (2^53).
+const EXACT_INT_LIMIT: f64 = 9_007_199_254_740_992.0;
+
+/// Converts a JSON value into a jaq value.
+pub(crate) fn to_val(value: &Value) -> Val {
+    match value {
+        Value::Null => Val::Null,
+        Value::Bool(b) => Val::Bool(*b),
+        Value::Number(n) => number_to_val(n),
+        Value::String(s) => Val::from(s.clone()),
+        Value::Array(items) => Val::Arr(Rc::new(items.iter().map(to_val).collect())),
+        Value::Object(map) => {
+            let mut out = jaq_json::Map::with_capacity_and_hasher(map.len(), Default::default());
+            for (k, v) in map {
+                out.insert(Val::from(k.clone()), to_val(v));
+            }
+            Val::obj(out)
+        }
+    }
+}
+
+fn number_to_val(n: &Number) -> Val {
+    if let Some(i) = n.as_i64() {
+        return match isize::try_from(i) {
+            Ok(i) => Val::Num(Num::Int(i)),
+            Err(_) => Val::Num(Num::Dec(Rc::new(i.to_string()))),
+        };
+    }
+    if let Some(u) = n.as_u64() {
+        return Val::Num(Num::from_integral(u));
+    }
+    // serde_json prints floats as Python does for the common cases (`2.0`, `2.5`), which is the
+    // text jq sees in Ocean.
+    Val::Num(Num::Dec(Rc::new(n.to_string())))
+}
+
+/// Why a jaq value could not be turned into JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TooDeep;
+
+/// Converts a jaq value back into JSON, normalising integral numbers to integers.
+pub(crate) fn from_val(val: &Val) -> Result<Value, TooDeep> {
+    from_val_at(val, 0)
+}
+
+fn from_val_at(val: &Val, depth: usize) -> Result<Value, TooDeep> {
+    if depth > MAX_OUTPUT_DEPTH {
+        return Err(TooDeep);
+    }
+    Ok(match val {
+        Val::Null => Value::Null,
+        Val::Bool(b) => Value::Bool(*b),
+        Val::Num(n) => num_to_json(n),
+        Val::TStr(b) | Val::BStr(b) => Value::String(String::from_utf8_lossy(b).into_owned()),
+        Val::Arr(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| from_val_at(v, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
+        Val::Obj(map) => {
+            let mut out = Map::with_capacity(map.len());
+            for (k, v) in map.iter() {
+                out.insert(key_string(k), from_val_at(v, depth + 1)?);
+            }
+            Value::Object(out)
+        }
+    })
+}
+
+fn key_string(k: &Val) -> String {
+    match k {
+        Val::TStr(b) | Val::BStr(b) => String::from_utf8_lossy(b).into_owned(),
+        other => {
+            let mut s = String::new();
+            write_json(&mut s, other, 0);
+            s
+        }
+    }
+}
+
+
+fn num_to_json(n: &Num) -> Value {
+    match n {
+        Num::Int(i) => Value::Number(Number::from(*i as i64)),
+        Num::BigInt(b) => {
+            let text = b.to_string();
+            if let Ok(i) = text.parse::<i64>() {
+                Value::Number(i.into())
+            } else if let Ok(u) = text.parse::<u64>() {
+                Value::Number(u.into())
+            } else {
+                float_to_json(text.parse().unwrap_or(f64::NAN))
+            }
+        }
+        Num::Float(f) => float_to_json(*f),
+        Num::Dec(text) => float_to_json(text.parse().unwrap_or(f64::NAN)),
+    }
+}
+
+/// jq prints NaN as `null` and infinities as the largest double.
+fn float_to_json(f: f64) -> Value {
+    if f.is_nan() {
+        return Value::Null;
+    }
+    let f = if f.is_infinite() {
+        f64::MAX.copysign(f)
+    } else {
+        f
+    };
+    if f.fract() == 0.0 && f.abs() < EXACT_INT_LIMIT {
+        return Value::Number(Number::from(f as i64));
+    }
+    Number::from_f64(f).map_or(Value::Null, Value::Number)
+}
+
+/// Formats a double as jq 1.8 does: integral values below 1e17 as integers, others with the
+/// shortest round-trip digits, in exponent form (`1e-07`, `1.5e+17`) outside [1e-5, 1e17).
+pub(crate) fn format_float(out: &mut String, f: f64) {
+    if f.is_nan() {
+        out.push_str("null");
+        return;
+    }
+    let f = if f.is_infinite() {
+        f64::MAX.copysign(f)
+    } else {
+        f
+    };
+    let abs = f.abs();
+    if f.fract() == 0.0 && abs < 1e17 {
+        let _ = write!(out, "{}", f as i64);
+    } else if abs == 0.0 || (1e-5..1e17).contains(&abs) {
+        let _ = write!(out, "{f}");
+    } else {
+        let text = format!("{f:e}");
+        let (mantissa, exp) = text.split_once('e').unwrap_or((text.as_str(), "0"));
+        let exp: i32 = exp.parse().unwrap_or(0);
+        let sign = if exp < 0 { '-' } else { '+' };
+        let _ = write!(out, "{mantissa}e{sign}{:02}", exp.unsigned_abs());
+    }
+}
+
+fn format_num(out: &mut String, n: &Num) {
+    match n {
+        Num::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Num::BigInt(b) => {
+            let _ = write!(out, "{b}");
+        }
+        Num::Float(f) => format_float(out, *f),
+        Num::Dec(text) => out.push_str(text),
+    }
+}
+
+/// Writes a value as compact JSON text the way jq's `tojson` does.
+pub(crate) fn write_json(out: &mut String, val: &Val, depth: usize) {
+    match val {
+        Val::Null => out.push_str("null"),
+        Val::Bool(true) => out.push_str("true"),
+        Val::Bool(false) => out.push_str("false"),
+        Val::Num(n) => format_num(out, n),
+        Val::TStr(b) | Val::BStr(b) => write_json_str(out, &String::from_utf8_lossy(b)),
+        // Deeper values than this cannot come from a converted input; print a marker rather
+        // than recursing without bound.
+        _ if depth > MAX_OUTPUT_DEPTH => out.push_str("null"),
+        Val::Arr(items) => {
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(out, v, depth + 1);
+            }
+            out.push(']');
+        }
+        Val::Obj(map) => {
+            out.push('{');
+            for (i, (k, v)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json_str(out, &key_string(k));
+                out.push(':');
+                write_json(out, v, depth + 1);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn write_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// `tostring`: strings as they are, anything else as JSON text.
+pub(crate) fn to_jq_string(val: &Val) -> String {
+    match val {
+        Val::TStr(b) | Val::BStr(b) => String::from_utf8_lossy(b).into_owned(),
+        other => {
+            let mut s = String::new();
+            write_json(&mut s, other, 0);
+            s
+        }
+    }
+}
+
+/// The jq type name of a value.
+pub(crate) fn type_name(val: &Val) -> &'static str {
+    match val {
+        Val::Null => "null",
+        Val::Bool(_) => "boolean",
+        Val::Num(_) => "number",
+        Val::TStr(_) | Val::BStr(_) => "string",
+        Val::Arr(_) => "array",
+        Val::Obj(_) => "object",
+    }
+}
+
+/// The jq type name of a JSON value.
+pub(crate) fn json_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fmt(f: f64) -> String {
+        let mut s = String::new();
+        format_float(&mut s, f);
+        s
+    }
+
+    #[test]
+    fn integral_floats_print_as_integers() {
+        assert_eq!(fmt(5.0), "5");
+        assert_eq!(fmt(-1.0), "-1");
+        assert_eq!(fmt(1.5), "1.5");
+        assert_eq!(fmt(1.0 / 3.0), "0.3333333333333333");
+    }
+
+    #[test]
+    fn extreme_floats_use_jq_exponent_form() {
+        assert_eq!(fmt(1e-7), "1e-07");
+        assert_eq!(fmt(1.5e17), "1.5e+17");
+        assert_eq!(fmt(f64::INFINITY), "1.7976931348623157e+308");
+        assert_eq!(fmt(f64::NAN), "null");
+    }
+
+    #[test]
+    fn round_trip_keeps_key_order_and_normalises_numbers() {
+        let v = json!({"z": 1, "a": [2.0, 2.5, "x", null, true], "m": {"k": 10000000000u64}});
+        let back = from_val(&to_val(&v)).unwrap();
+        assert_eq!(back, json!({"z": 1, "a": [2, 2.5, "x", null, true], "m": {"k": 10000000000u64}}));
+        assert_eq!(
+            back.as_object().unwrap().keys().collect::<Vec<_>>(),
+            vec!["z", "a", "m"]
+        );
+    }
+
+    #[test]
+    fn input_floats_keep_their_text_for_tostring() {
+        assert_eq!(to_jq_string(&to_val(&json!(2.0))), "2.0");
+        assert_eq!(to_jq_string(&to_val(&json!({"a": "x\"y"}))), r#"{"a":"x\"y"}"#);
+    }
+}
