@@ -167,6 +167,13 @@ def load_cases(yaml_module: Any) -> list[dict[str, Any]]:
             rewrite = raw.get("ocean_rewrite", False)
             if not isinstance(rewrite, bool):
                 raise CorpusError(f"{where} ({name}): ocean_rewrite must be a boolean")
+            # Our engine, like Ocean, rewrites every program, so an unflagged case must be one the
+            # rewrite leaves alone; otherwise jq and the engine would run different programs.
+            if not rewrite and ocean_rewrite(expr) != expr:
+                raise CorpusError(
+                    f"{where} ({name}): Ocean's single-quote rewrite changes this expression; "
+                    "set `ocean_rewrite: true`"
+                )
             cases.append({"name": name, "expr": expr, "input": value, "ocean_rewrite": rewrite, "file": path.name})
     return sorted(cases, key=lambda c: c["name"])
 
