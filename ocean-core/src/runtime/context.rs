@@ -1,23 +1,29 @@
 //! The context handed to author code.
 
+use crate::mapping::ResourceConfig;
+use crate::port::client::PortClient;
 use std::any::Any;
 use std::sync::Arc;
 
 /// What resync handlers, start hooks and webhook processors get: the integration's typed
-/// configuration and the clients they need. Cheap to clone.
+/// configuration, the clients they need, and the resource being synced. Cheap to clone.
 #[derive(Clone)]
 pub struct Context {
     inner: Arc<ContextInner>,
+    resource: Option<Arc<ResourceConfig>>,
 }
 
 struct ContextInner {
     integration_config: Arc<dyn Any + Send + Sync>,
     http: reqwest::Client,
+    port: Option<PortClient>,
 }
 
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Context").finish_non_exhaustive()
+        f.debug_struct("Context")
+            .field("resource", &self.resource.as_ref().map(|r| &r.kind))
+            .finish_non_exhaustive()
     }
 }
 
@@ -29,11 +35,34 @@ impl Context {
             inner: Arc::new(ContextInner {
                 integration_config: Arc::new(integration_config),
                 http,
+                port: None,
             }),
+            resource: None,
         }
     }
 
-    /// The integration's typed configuration (the type given to `ocean::run!(config = T)`).
+    /// The same context with a Port client (set by the runtime).
+    pub fn with_port(self, port: PortClient) -> Self {
+        let inner = ContextInner {
+            integration_config: Arc::clone(&self.inner.integration_config),
+            http: self.inner.http.clone(),
+            port: Some(port),
+        };
+        Self {
+            inner: Arc::new(inner),
+            resource: self.resource,
+        }
+    }
+
+    /// A context for syncing `resource` (what resync handlers and processors see).
+    pub fn with_resource(&self, resource: Arc<ResourceConfig>) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            resource: Some(resource),
+        }
+    }
+
+    /// The integration's typed configuration (the type given to `ocean::run!(config = ...)`).
     pub fn config<C: Any + Send + Sync>(&self) -> crate::Result<&C> {
         self.inner
             .integration_config
@@ -49,5 +78,15 @@ impl Context {
     /// An HTTP client for calls to the third party (shared connection pool).
     pub fn http(&self) -> &reqwest::Client {
         &self.inner.http
+    }
+
+    /// The Port client, when the runtime connected one.
+    pub fn port(&self) -> Option<&PortClient> {
+        self.inner.port.as_ref()
+    }
+
+    /// The resource being synced (its kind, selector and mapping), when there is one.
+    pub fn resource(&self) -> Option<&ResourceConfig> {
+        self.resource.as_deref()
     }
 }

@@ -205,7 +205,8 @@ impl JqProgram {
         match &self.inner.env {
             None => Vec::new(),
             Some(env) => {
-                let mut map = jaq_json::Map::with_capacity_and_hasher(env.len(), Default::default());
+                let mut map =
+                    jaq_json::Map::with_capacity_and_hasher(env.len(), Default::default());
                 for (k, v) in env {
                     map.insert(Val::from(k.clone()), Val::from(v.clone()));
                 }
@@ -426,19 +427,13 @@ fn lex_errors(errs: &[jaq_core::load::lex::Error<&str>], code: &str) -> String {
                 Expect::Unicode => "4-digit hexadecimal code point",
                 _ => "token",
             };
-            format!(
-                "expected {expected} at column {}",
-                column(code, found)
-            )
+            format!("expected {expected} at column {}", column(code, found))
         })
         .collect::<Vec<_>>()
         .join("; ")
 }
 
-fn parse_errors(
-    errs: &[jaq_core::load::parse::TError<'_, &str>],
-    code: &str,
-) -> String {
+fn parse_errors(errs: &[jaq_core::load::parse::TError<'_, &str>], code: &str) -> String {
     errs.iter()
         .map(|(expect, found)| match found {
             Some(token) => format!(
