@@ -14,6 +14,7 @@
 
 pub mod config;
 mod error;
+pub mod live_events;
 pub mod mapping;
 pub mod port;
 pub mod registry;

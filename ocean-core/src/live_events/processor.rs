@@ -1,0 +1,216 @@
+//! The contract of a webhook processor, written by integration authors with native `async fn`s.
+
+use super::event::{Payload, WebhookEvent, WebhookEventRawResults};
+use crate::mapping::ResourceConfig;
+use crate::{Context, Error, Result};
+use std::future::Future;
+use std::time::Duration;
+
+/// How a processor retries a failing `handle_event` (the seed's knobs, settable in
+/// `#[webhook_processor(...)]`).
+///
+/// The delay before retry `n` (1-based) is `initial_retry_delay * exponential_base^(n-1)`,
+/// capped at `max_retry_delay`: with the defaults 1 s, 2 s, 4 s.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProcessorRetryPolicy {
+    /// Retries after the first attempt (so at most `max_retries + 1` calls). Default 3.
+    pub max_retries: u32,
+    /// Delay before the first retry. Default 1 s.
+    pub initial_retry_delay: Duration,
+    /// Upper bound of any delay. Default 30 s.
+    pub max_retry_delay: Duration,
+    /// Growth factor between retries. Default 2.
+    pub exponential_base: f64,
+}
+
+impl Default for ProcessorRetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 3,
+            initial_retry_delay: Duration::from_secs(1),
+            max_retry_delay: Duration::from_secs(30),
+            exponential_base: 2.0,
+        }
+    }
+}
+
+impl ProcessorRetryPolicy {
+    /// The delay before retry `retry` (1-based).
+    pub fn delay(&self, retry: u32) -> Duration {
+        let exponent = i32::try_from(retry.saturating_sub(1)).unwrap_or(i32::MAX);
+        let factor = self.exponential_base.max(1.0).powi(exponent);
+        let secs = self.initial_retry_delay.as_secs_f64() * factor;
+        let capped = secs.min(self.max_retry_delay.as_secs_f64());
+        Duration::try_from_secs_f64(capped).unwrap_or(self.max_retry_delay)
+    }
+}
+
+/// A webhook processor: decides whether an event is for it, authenticates and validates it at
+/// the door, then (in a worker) fetches fresh data and returns raw items to upsert or delete.
+///
+/// Register one with `#[webhook_processor(path = "/webhook", kinds = ["issue"])]` on a struct
+/// that implements this trait and `Default`. One instance serves every event of its path;
+/// retry state is kept by the framework, per event.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a webhook processor",
+    label = "`{Self}` is registered as a webhook processor but does not implement `WebhookProcessor`",
+    note = "add `impl ocean::live_events::WebhookProcessor for {Self}` with at least `should_process_event`, `authenticate`, `validate_payload` and `handle_event`"
+)]
+pub trait WebhookProcessor: Send + Sync + 'static {
+    /// Whether this processor handles `event` (look at its payload or headers).
+    fn should_process_event(&self, event: &WebhookEvent) -> impl Future<Output = bool> + Send;
+
+    /// The kinds `event` affects. Default: the kinds given in the attribute (`declared`).
+    fn get_matching_kinds(
+        &self,
+        event: &WebhookEvent,
+        declared: &'static [&'static str],
+    ) -> impl Future<Output = Vec<String>> + Send {
+        let _ = event;
+        async move { declared.iter().map(|k| (*k).to_owned()).collect() }
+    }
+
+    /// Whether the sender is genuine (check a signature over `event.raw_body()`). `Ok(false)`
+    /// or an error answers 401 and nothing is queued.
+    fn authenticate(&self, event: &WebhookEvent) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Whether the payload has what `handle_event` needs. `Ok(false)` answers 422.
+    fn validate_payload(&self, payload: &Payload) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Fetches the fresh data for one resource of a matching kind and returns the raw items to
+    /// upsert and to delete. Errors marked retryable ([`Error::retryable`]) are retried.
+    fn handle_event(
+        &self,
+        payload: &Payload,
+        resource: &ResourceConfig,
+        ctx: &Context,
+    ) -> impl Future<Output = Result<WebhookEventRawResults>> + Send;
+
+    /// Runs in the worker before the first `handle_event` call.
+    fn before_processing(
+        &self,
+        event: &WebhookEvent,
+        ctx: &Context,
+    ) -> impl Future<Output = Result<()>> + Send {
+        let _ = (event, ctx);
+        async { Ok(()) }
+    }
+
+    /// Runs after a successful `handle_event`; an error here fails the event.
+    fn after_processing(
+        &self,
+        event: &WebhookEvent,
+        results: &WebhookEventRawResults,
+        ctx: &Context,
+    ) -> impl Future<Output = Result<()>> + Send {
+        let _ = (event, results, ctx);
+        async { Ok(()) }
+    }
+
+    /// Called after every failed `handle_event` attempt (1-based), retried or not.
+    fn on_error(
+        &self,
+        event: &WebhookEvent,
+        error: &Error,
+        attempt: u32,
+    ) -> impl Future<Output = ()> + Send {
+        let trace_id = event.trace_id().to_owned();
+        let message = error.to_string();
+        async move {
+            tracing::warn!(trace_id, attempt, error = %message, "webhook processing attempt failed");
+        }
+    }
+
+    /// Called when the worker must abandon the event (shutdown past the grace period, timeout).
+    fn cancel(&self, event: &WebhookEvent) -> impl Future<Output = ()> + Send {
+        let _ = event;
+        async {}
+    }
+
+    /// Whether a failed attempt should be retried. Default: only retryable errors.
+    fn should_retry(&self, error: &Error) -> bool {
+        error.is_retryable()
+    }
+
+    /// The delay before retry `retry` (1-based). Default: the processor's policy.
+    fn calculate_retry_delay(&self, retry: u32, policy: &ProcessorRetryPolicy) -> Duration {
+        policy.delay(retry)
+    }
+
+    /// The ordering key: events with the same group are processed one at a time, in arrival
+    /// order; different groups run in parallel. Default: none (no ordering constraint).
+    fn group_id(&self, event: &WebhookEvent) -> Option<String> {
+        let _ = event;
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live_events::DynWebhookProcessor;
+    use std::sync::Arc;
+
+    #[derive(Default)]
+    struct Echo;
+
+    impl WebhookProcessor for Echo {
+        async fn should_process_event(&self, event: &WebhookEvent) -> bool {
+            event.payload().get("person").is_some()
+        }
+        async fn authenticate(&self, _event: &WebhookEvent) -> Result<bool> {
+            Ok(true)
+        }
+        async fn validate_payload(&self, payload: &Payload) -> Result<bool> {
+            Ok(payload["person"].get("id").is_some())
+        }
+        async fn handle_event(
+            &self,
+            payload: &Payload,
+            _resource: &ResourceConfig,
+            _ctx: &Context,
+        ) -> Result<WebhookEventRawResults> {
+            Ok(WebhookEventRawResults::updated(vec![
+                payload["person"].clone(),
+            ]))
+        }
+    }
+
+    #[tokio::test]
+    async fn an_author_impl_with_async_fns_works_through_the_erased_trait() {
+        let processor: Arc<dyn DynWebhookProcessor> = Arc::new(Echo);
+        let event = WebhookEvent::new(
+            "t1",
+            "/webhook",
+            serde_json::json!({"person": {"id": "p1"}}),
+            [("X-Test".to_owned(), "1".to_owned())],
+            bytes::Bytes::from_static(b"{}"),
+            chrono::Utc::now(),
+        );
+        assert!(processor.should_process_event(&event).await);
+        assert_eq!(
+            processor.get_matching_kinds(&event, &["person"]).await,
+            ["person"]
+        );
+        assert!(processor.validate_payload(event.payload()).await.unwrap());
+        assert_eq!(event.header("x-test"), Some("1"));
+        assert!(!processor.should_retry(&Error::msg("permanent")));
+        assert!(processor.should_retry(&Error::retryable(Error::msg("flaky"))));
+        assert_eq!(processor.group_id(&event), None);
+    }
+
+    #[test]
+    fn retry_delays_grow_from_the_initial_delay_and_are_capped() {
+        let p = ProcessorRetryPolicy::default();
+        assert_eq!(p.delay(1), Duration::from_secs(1));
+        assert_eq!(p.delay(2), Duration::from_secs(2));
+        assert_eq!(p.delay(3), Duration::from_secs(4));
+        assert_eq!(p.delay(10), Duration::from_secs(30));
+        let fast = ProcessorRetryPolicy {
+            initial_retry_delay: Duration::from_millis(10),
+            exponential_base: 3.0,
+            ..p
+        };
+        assert_eq!(fast.delay(3), Duration::from_millis(90));
+    }
+}
