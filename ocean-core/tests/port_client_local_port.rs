@@ -9,7 +9,7 @@ use ocean::port::client::{
     UpsertStatus,
 };
 use ocean::port::datasource::Datasource;
-use ocean::port::local::{FaultConfig, LocalPort, LocalPortBuilder, LocalPortHandle};
+use ocean::port::local::{FaultConfig, LocalPort, LocalPortBuilder, LocalPortHandle, StateFile};
 use ocean::port::types::{Blueprint, Entity, Integration, Query, QueryNode, ResyncState, Webhook};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
@@ -209,6 +209,21 @@ async fn refreshes_the_token_once_after_port_revokes_it() {
     assert_eq!(fetched.identifier, "service");
     let statuses: Vec<u64> = capture.failures().iter().map(|(s, _)| *s).collect();
     assert_eq!(statuses, vec![401], "one 401, then the refreshed token works");
+    // Port's own message travels in its own field, so it never replaces the event's message
+    // (JSON log consumers keep the last `message` key).
+    let logged_401 = capture
+        .events()
+        .into_iter()
+        .find(|e| e.status == Some(401))
+        .expect("the 401 is logged");
+    assert_eq!(logged_401.message, "Port request failed");
+    assert!(
+        logged_401
+            .text
+            .contains("port_message=the access token is invalid or expired"),
+        "{}",
+        logged_401.text
+    );
 
     // The refreshed token is cached: the next call needs no new refresh.
     client.list_blueprints().await.expect("listed");
@@ -240,12 +255,29 @@ async fn retries_429_honouring_retry_after_until_success() {
         retry_after_secs: 2,
         ..FaultConfig::default()
     };
-    let port = start(LocalPort::builder().faults(faults)).await;
+    // Creating a blueprint is not retried, so the blueprint comes from a state file.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let state_path = dir.path().join("state.json");
+    let state = StateFile {
+        version: StateFile::VERSION,
+        blueprints: vec![service_blueprint()],
+        ..StateFile::default()
+    };
+    std::fs::write(
+        &state_path,
+        serde_json::to_vec(&state).expect("the state serializes"),
+    )
+    .expect("the state file is written");
+    let port = start(
+        LocalPort::builder()
+            .faults(faults)
+            .state_file(Some(state_path)),
+    )
+    .await;
     let mut config = config_for(&port, "my-jira", CLIENT_SECRET);
     // Half the requests are limited: enough retries that none of the 20 calls runs out.
     config.retry.max_retries = 30;
     let client = PortClient::new(config).expect("valid config");
-    with_service_blueprint(&client).await;
     for _ in 0..20 {
         let fetched = client
             .get_blueprint("service")
