@@ -47,7 +47,7 @@ fn entity(i: usize) -> Entity {
     let mut properties = Map::new();
     properties.insert("language".into(), json!(languages[i % languages.len()]));
     properties.insert("stars".into(), json!(i * 7 % 5000));
-    properties.insert("archived".into(), json!(i % 10 == 0));
+    properties.insert("archived".into(), json!(i.is_multiple_of(10)));
     properties.insert(
         "url".into(),
         json!(format!("https://git.example.com/acme/service-{i:05}")),

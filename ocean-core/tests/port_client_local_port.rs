@@ -179,7 +179,10 @@ async fn authenticates_with_client_credentials_and_reads_the_organizations_bluep
     let port = start(LocalPort::builder()).await;
     let client = client(&port);
     with_service_blueprint(&client).await;
-    let listed = client.list_blueprints().await.expect("blueprints are listed");
+    let listed = client
+        .list_blueprints()
+        .await
+        .expect("blueprints are listed");
     assert_eq!(
         listed
             .iter()
@@ -208,7 +211,11 @@ async fn refreshes_the_token_once_after_port_revokes_it() {
         .expect("the call succeeds with a fresh token");
     assert_eq!(fetched.identifier, "service");
     let statuses: Vec<u64> = capture.failures().iter().map(|(s, _)| *s).collect();
-    assert_eq!(statuses, vec![401], "one 401, then the refreshed token works");
+    assert_eq!(
+        statuses,
+        vec![401],
+        "one 401, then the refreshed token works"
+    );
     // Port's own message travels in its own field, so it never replaces the event's message
     // (JSON log consumers keep the last `message` key).
     let logged_401 = capture
@@ -235,7 +242,10 @@ async fn a_token_port_rejects_even_when_fresh_gives_unauthorized_naming_the_endp
     // Tokens that live zero seconds are expired on arrival: the refresh cannot help.
     let port = start(LocalPort::builder().token_ttl(Duration::ZERO)).await;
     let client = client(&port);
-    let err = client.list_blueprints().await.expect_err("every token is expired");
+    let err = client
+        .list_blueprints()
+        .await
+        .expect_err("every token is expired");
     match &err {
         PortError::Unauthorized { endpoint, message } => {
             assert_eq!(endpoint, "GET /v1/blueprints");
@@ -347,7 +357,10 @@ async fn wrong_credentials_give_an_authentication_error_that_never_shows_the_sec
         "{err:?}"
     );
     let shown = format!("{err} {err:?} {client:?}");
-    assert!(shown.contains("check the client id and client secret"), "{shown}");
+    assert!(
+        shown.contains("check the client id and client secret"),
+        "{shown}"
+    );
     for secret in [wrong, CLIENT_SECRET] {
         assert!(!shown.contains(secret), "the secret leaked: {shown}");
         for event in capture.events() {
@@ -442,7 +455,10 @@ async fn bodies_port_finds_too_large_are_split_until_everything_is_stored() {
         .iter()
         .filter(|e| e.message.contains("too large; splitting"))
         .count();
-    assert!(splits >= 3, "the 413s were seen and split ({splits} splits)");
+    assert!(
+        splits >= 3,
+        "the 413s were seen and split ({splits} splits)"
+    );
 }
 
 #[tokio::test]
@@ -507,12 +523,18 @@ async fn searches_with_a_nested_query_tree_and_projects_included_fields() {
         ])),
     ]);
     let found = client.search_entities(&query, &[]).await.expect("searched");
-    assert_eq!(ids(&found), ["a", "d"].into_iter().map(String::from).collect());
+    assert_eq!(
+        ids(&found),
+        ["a", "d"].into_iter().map(String::from).collect()
+    );
     let a = found
         .iter()
         .find(|e| e.normalized_identifier() == "a")
         .expect("a is found");
-    assert_eq!(a.properties.as_ref().map(|p| p["stars"].clone()), Some(json!(500)));
+    assert_eq!(
+        a.properties.as_ref().map(|p| p["stars"].clone()),
+        Some(json!(500))
+    );
 
     let projected = client
         .search_entities(&query, &["identifier", "properties.lang"])
@@ -556,8 +578,15 @@ async fn datasource_listing_pages_through_owned_entities_and_honours_before() {
     let client = PortClient::new(config).expect("valid config");
     with_service_blueprint(&client).await;
     let options = UpsertOptions::default();
-    let first: Vec<Entity> = (0..7).map(|i| service(&format!("old-{i}"), "go", i)).collect();
-    assert!(client.upsert_entities_bulk(first, &options).await.all_stored());
+    let first: Vec<Entity> = (0..7)
+        .map(|i| service(&format!("old-{i}"), "go", i))
+        .collect();
+    assert!(
+        client
+            .upsert_entities_bulk(first, &options)
+            .await
+            .all_stored()
+    );
     let cutoff = Utc::now();
     let later = vec![
         service("new-0", "go", 0),
@@ -566,7 +595,12 @@ async fn datasource_listing_pages_through_owned_entities_and_honours_before() {
         // Written again after the cutoff: no longer "before".
         service("old-3", "rust", 3),
     ];
-    assert!(client.upsert_entities_bulk(later, &options).await.all_stored());
+    assert!(
+        client
+            .upsert_entities_bulk(later, &options)
+            .await
+            .all_stored()
+    );
     let other = PortClient::new(config_for(&port, "other-jira", CLIENT_SECRET)).expect("config");
     assert!(
         other
@@ -613,7 +647,9 @@ async fn bulk_delete_removes_the_named_entities_in_chunks() {
     };
     let client = PortClient::new(config).expect("valid config");
     with_service_blueprint(&client).await;
-    let entities: Vec<Entity> = (0..10).map(|i| service(&format!("s{i}"), "go", i)).collect();
+    let entities: Vec<Entity> = (0..10)
+        .map(|i| service(&format!("s{i}"), "go", i))
+        .collect();
     assert!(
         client
             .upsert_entities_bulk(entities, &UpsertOptions::default())
@@ -651,7 +687,9 @@ async fn bulk_delete_removes_the_named_entities_in_chunks() {
         .await;
     assert_eq!(missing_blueprint.failures.len(), 1);
     assert!(
-        missing_blueprint.failures[0].reason.contains("blueprint `nothing`"),
+        missing_blueprint.failures[0]
+            .reason
+            .contains("blueprint `nothing`"),
         "{:?}",
         missing_blueprint.failures
     );
@@ -732,11 +770,17 @@ async fn webhooks_service_create_get_list_update_delete_with_404_422_and_409() {
     let fetched = client.get_webhook("hook-a").await.expect("fetched");
     assert_eq!(fetched.url.as_deref(), Some("https://example.com/a"));
 
-    let page = client.list_webhooks(Some(1), Some(1)).await.expect("listed");
+    let page = client
+        .list_webhooks(Some(1), Some(1))
+        .await
+        .expect("listed");
     assert_eq!(page.webhooks.len(), 1);
     assert_eq!(page.webhooks[0].identifier.as_deref(), Some("hook-a"));
     assert_eq!(page.extra["total"], json!(2));
-    let page2 = client.list_webhooks(Some(2), Some(1)).await.expect("listed");
+    let page2 = client
+        .list_webhooks(Some(2), Some(1))
+        .await
+        .expect("listed");
     assert_eq!(page2.webhooks[0].identifier.as_deref(), Some("hook-b"));
 
     let change = Webhook {
@@ -744,10 +788,17 @@ async fn webhooks_service_create_get_list_update_delete_with_404_422_and_409() {
         enabled: Some(false),
         ..Webhook::default()
     };
-    let updated = client.update_webhook("hook-a", &change).await.expect("updated");
+    let updated = client
+        .update_webhook("hook-a", &change)
+        .await
+        .expect("updated");
     assert_eq!(updated.url.as_deref(), Some("https://example.com/a2"));
     assert_eq!(updated.enabled, Some(false));
-    assert_eq!(updated.title.as_deref(), Some("Hook hook-a"), "a patch keeps the rest");
+    assert_eq!(
+        updated.title.as_deref(),
+        Some("Hook hook-a"),
+        "a patch keeps the rest"
+    );
     let bad_change = Webhook {
         events: Some(vec!["entity.exploded".into()]),
         ..Webhook::default()
@@ -792,7 +843,10 @@ async fn blueprint_create_get_patch_delete_round_trip() {
         .create_blueprint(&service_blueprint())
         .await
         .expect_err("exists");
-    assert!(matches!(conflict, PortError::Conflict { .. }), "{conflict:?}");
+    assert!(
+        matches!(conflict, PortError::Conflict { .. }),
+        "{conflict:?}"
+    );
 
     let bad = blueprint(json!({
         "identifier": "team_of",
@@ -814,13 +868,18 @@ async fn blueprint_create_get_patch_delete_round_trip() {
         .await
         .expect("patched");
     assert_eq!(patched.title.as_deref(), Some("Microservice"));
-    assert!(patched.schema.properties.contains_key("lang"), "the rest stays");
+    assert!(
+        patched.schema.properties.contains_key("lang"),
+        "the rest stays"
+    );
     assert_eq!(
         port.state().blueprint("service").and_then(|b| b.title),
         Some("Microservice".to_owned())
     );
     assert!(matches!(
-        client.patch_blueprint("ghost", &json!({"title": "x"})).await,
+        client
+            .patch_blueprint("ghost", &json!({"title": "x"}))
+            .await,
         Err(PortError::NotFound { .. })
     ));
 
@@ -837,7 +896,10 @@ async fn blueprint_create_get_patch_delete_round_trip() {
 async fn integration_create_get_patch_config_resync_state_and_request() {
     let port = start(LocalPort::builder()).await;
     let client = client(&port);
-    assert_eq!(client.get_integration("my-jira").await.expect("asked"), None);
+    assert_eq!(
+        client.get_integration("my-jira").await.expect("asked"),
+        None
+    );
 
     let created = client
         .create_integration(&Integration {
@@ -882,7 +944,9 @@ async fn integration_create_get_patch_config_resync_state_and_request() {
         .expect("configured");
     assert_eq!(configured.config, Some(mapping.clone()));
     assert_eq!(
-        port.state().integration("my-jira").map(|i| i["config"].clone()),
+        port.state()
+            .integration("my-jira")
+            .map(|i| i["config"].clone()),
         Some(mapping)
     );
     assert!(matches!(
@@ -921,7 +985,9 @@ async fn integration_create_get_patch_config_resync_state_and_request() {
         client.get_resync_request("my-jira").await.expect("asked"),
         None
     );
-    let requested = port.request_resync("my-jira").expect("the integration exists");
+    let requested = port
+        .request_resync("my-jira")
+        .expect("the integration exists");
     let request = client
         .get_resync_request("my-jira")
         .await
