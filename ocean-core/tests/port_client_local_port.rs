@@ -1005,3 +1005,240 @@ async fn integration_create_get_patch_config_resync_state_and_request() {
         vec![json!({"key": "PROJ-1"})]
     );
 }
+
+#[tokio::test]
+async fn concurrent_callers_share_one_token_refresh_after_a_revocation() {
+    let (capture, _guard) = Capture::install();
+    let port = start(LocalPort::builder()).await;
+    let client = client(&port);
+    with_service_blueprint(&client).await;
+    let fetches = |capture: &Capture| {
+        capture
+            .events()
+            .iter()
+            .filter(|e| e.message == "fetched a Port access token")
+            .count()
+    };
+    assert_eq!(fetches(&capture), 1);
+
+    port.revoke_tokens();
+    let calls = (0..20).map(|_| client.get_blueprint("service"));
+    for result in futures::future::join_all(calls).await {
+        assert_eq!(
+            result.expect("succeeds after the refresh").identifier,
+            "service"
+        );
+    }
+    assert_eq!(
+        fetches(&capture),
+        2,
+        "the 401s of 20 callers lead to a single new token"
+    );
+}
+
+#[tokio::test]
+async fn bulk_upsert_under_injected_429_and_503_stores_every_entity_once() {
+    let (capture, _guard) = Capture::install();
+    let port = start(LocalPort::builder()).await;
+    // The blueprint is created on a calm local Port; the faulty one loads it from its state file.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let state_path = dir.path().join("state.json");
+    let setup = client(&port);
+    with_service_blueprint(&setup).await;
+    std::fs::write(
+        &state_path,
+        serde_json::to_vec(&port.state().snapshot()).expect("the state serializes"),
+    )
+    .expect("the state file is written");
+    port.stop().await.expect("stops");
+
+    let faults = FaultConfig {
+        seed: 7,
+        rate_limit_rate: 0.2,
+        server_error_rate: 0.2,
+        retry_after_secs: 1,
+        ..FaultConfig::default()
+    };
+    let port = start(
+        LocalPort::builder()
+            .faults(faults)
+            .state_file(Some(state_path)),
+    )
+    .await;
+    let mut config = config_for(&port, "my-jira", CLIENT_SECRET);
+    config.retry.max_retries = 30;
+    let client = PortClient::new(config).expect("valid config");
+    let entities: Vec<Entity> = (0..200)
+        .map(|i| service(&format!("f{i:03}"), "go", i))
+        .collect();
+
+    let outcome = client
+        .upsert_entities_bulk(entities, &UpsertOptions::default())
+        .await;
+
+    let failed: Vec<_> = outcome.failed().collect();
+    assert!(outcome.all_stored(), "{failed:?}");
+    assert_eq!(port.state().entities("service").len(), 200);
+    let statuses: BTreeSet<u64> = capture.failures().iter().map(|(s, _)| *s).collect();
+    assert_eq!(
+        statuses,
+        [429, 503].into_iter().collect(),
+        "both faults were injected and retried"
+    );
+}
+
+#[tokio::test]
+async fn identifiers_with_slashes_and_colons_survive_the_path_round_trip() {
+    let port = start(LocalPort::builder()).await;
+    let client = client(&port);
+    with_service_blueprint(&client).await;
+    let options = UpsertOptions::default();
+    for id in ["acme/payments", "team:core@eu=1", "a+b.c"] {
+        let stored = client
+            .upsert_entity(&service(id, "rust", 1), &options)
+            .await
+            .expect("stored");
+        assert_eq!(stored.normalized_identifier(), id);
+        assert_eq!(
+            stored.properties.as_ref().map(|p| p["lang"].clone()),
+            Some(json!("rust"))
+        );
+        assert!(port.state().entity("service", id).is_some(), "{id} stored");
+        assert!(
+            client
+                .delete_entity("service", id, &DeleteOptions::default())
+                .await
+                .expect("deleted"),
+            "{id} was found by its path"
+        );
+        assert!(port.state().entity("service", id).is_none(), "{id} deleted");
+    }
+}
+
+#[tokio::test]
+async fn single_upsert_errors_carry_ports_status_and_message() {
+    let port = start(LocalPort::builder()).await;
+    let client = client(&port);
+    let missing = client
+        .upsert_entity(&service("x", "rust", 1), &UpsertOptions::default())
+        .await
+        .expect_err("the blueprint does not exist");
+    assert!(
+        matches!(&missing, PortError::NotFound { what } if what.contains("entity `x` of blueprint `service`")),
+        "{missing:?}"
+    );
+    with_service_blueprint(&client).await;
+    let invalid = client
+        .upsert_entity(&service("x", "fortran", 1), &UpsertOptions::default())
+        .await
+        .expect_err("not in the enum");
+    assert!(
+        matches!(&invalid, PortError::Validation { status: 422, message, .. }
+            if message.contains("\"lang\"") && message.contains("fortran")),
+        "{invalid:?}"
+    );
+}
+
+/// `deployment` relates to one `service`.
+async fn with_deployment_blueprint(client: &PortClient) {
+    with_service_blueprint(client).await;
+    client
+        .create_blueprint(&blueprint(json!({
+            "identifier": "deployment",
+            "schema": {"properties": {"env": {"type": "string"}}},
+            "relations": {"service": {"target": "service", "many": false, "required": false}}
+        })))
+        .await
+        .expect("the deployment blueprint is created");
+}
+
+fn deployment(id: &str, service: Value) -> Entity {
+    let mut entity = Entity::new(id, "deployment");
+    entity.properties = Some([("env".to_owned(), json!("prod"))].into_iter().collect());
+    entity.relations = Some([("service".to_owned(), service)].into_iter().collect());
+    entity
+}
+
+#[tokio::test]
+async fn search_identifiers_resolve_to_stored_entities_or_report_unresolved() {
+    let port = start(LocalPort::builder()).await;
+    let client = client(&port);
+    with_deployment_blueprint(&client).await;
+    let options = UpsertOptions::default();
+    assert!(
+        client
+            .upsert_entities_bulk(vec![service("api", "rust", 10)], &options)
+            .await
+            .all_stored()
+    );
+
+    let by_search = |lang: &str| {
+        let mut entity = Entity::new("placeholder", "service");
+        entity.identifier = json!({
+            "combinator": "and",
+            "rules": [{"property": "lang", "operator": "=", "value": lang}]
+        });
+        let mut properties = Map::new();
+        properties.insert("lang".into(), json!(lang));
+        properties.insert("owner".into(), json!("search-owner"));
+        entity.properties = Some(properties);
+        entity
+    };
+    let outcome = client
+        .upsert_entities_bulk(vec![by_search("rust"), by_search("go")], &options)
+        .await;
+
+    assert_eq!(outcome.results[0].entity.identifier, json!("api"));
+    assert!(matches!(
+        outcome.results[0].status,
+        UpsertStatus::Stored {
+            created: Some(false)
+        }
+    ));
+    assert!(
+        matches!(&outcome.results[1].status, UpsertStatus::Unresolved(f) if f.status == Some(404)),
+        "{:?}",
+        outcome.results[1].status
+    );
+    let api = port.state().entity("service", "api").expect("still there");
+    assert_eq!(api.properties["owner"], "search-owner");
+    assert_eq!(port.state().entities("service").len(), 1);
+}
+
+#[tokio::test]
+async fn missing_related_entities_are_created_or_reported_as_options_say() {
+    let port = start(LocalPort::builder()).await;
+    let client = client(&port);
+    with_deployment_blueprint(&client).await;
+
+    let strict = UpsertOptions {
+        create_missing_related_entities: false,
+        ..UpsertOptions::default()
+    };
+    let outcome = client
+        .upsert_entities_bulk(vec![deployment("d1", json!("ghost"))], &strict)
+        .await;
+    let failed: Vec<_> = outcome.failed().collect();
+    assert_eq!(failed.len(), 1, "{:?}", outcome.results);
+    assert_eq!(failed[0].1.status, Some(404));
+    assert!(
+        failed[0].1.message.contains("ghost"),
+        "{}",
+        failed[0].1.message
+    );
+    assert!(port.state().entity("deployment", "d1").is_none());
+
+    let outcome = client
+        .upsert_entities_bulk(
+            vec![deployment("d1", json!("ghost"))],
+            &UpsertOptions::default(),
+        )
+        .await;
+    assert!(outcome.all_stored(), "{:?}", outcome.results);
+    let stored = port.state().entity("deployment", "d1").expect("stored");
+    assert_eq!(stored.relations["service"], json!("ghost"));
+    assert!(
+        port.state().entity("service", "ghost").is_some(),
+        "Port created the missing target"
+    );
+}
