@@ -426,7 +426,7 @@ fn log_failed(req: &Request, status: u16, detail: &ErrorDetail, retry_in: Option
             method = %req.method,
             path = %req.url.path(),
             error = %detail.code,
-            message = %detail.message,
+            port_message = %detail.message,
             "Port request failed"
         );
     } else {
@@ -435,7 +435,7 @@ fn log_failed(req: &Request, status: u16, detail: &ErrorDetail, retry_in: Option
             method = %req.method,
             path = %req.url.path(),
             error = %detail.code,
-            message = %detail.message,
+            port_message = %detail.message,
             retry_in_ms,
             "Port request failed"
         );
