@@ -775,7 +775,7 @@ mod tests {
         assert_eq!(examples.add(&[json!(1), json!(2)]), None);
         assert_eq!(examples.finish(), Some(vec![json!(1), json!(2)]));
         let mut disabled = Examples::new(false);
-        assert_eq!(disabled.add(&[json!(1); 9]), None);
+        assert_eq!(disabled.add(&vec![json!(1); 9]), None);
         assert_eq!(disabled.finish(), None);
     }
 
