@@ -74,7 +74,10 @@ async fn only_changed_and_new_entities_are_written() {
     assert_eq!((p.mapped, p.unchanged, p.upserted), (31, 29, 2), "{p:?}");
     assert_eq!(h.updated_at("person", "p001"), untouched);
     assert_ne!(h.updated_at("person", "p002"), changed);
-    assert_eq!(h.port.state().entity("person", "p002").unwrap().properties["age"], json!(99));
+    assert_eq!(
+        h.port.state().entity("person", "p002").unwrap().properties["age"],
+        json!(99)
+    );
     assert!(h.port.state().entity("person", "p030").is_some());
 }
 
@@ -94,7 +97,11 @@ async fn second_resync_after_the_source_dropped_ten_percent_deletes_exactly_thos
     h.source.set("person", remaining);
     let report = h.resync(&cfg).await;
     assert_eq!(report.status, ResyncStatus::Completed);
-    assert_eq!(report.reconciliation.deleted, 5, "{:?}", report.reconciliation);
+    assert_eq!(
+        report.reconciliation.deleted, 5,
+        "{:?}",
+        report.reconciliation
+    );
     assert_eq!(report.reconciliation.stale, 5);
     assert_eq!(report.reconciliation.owned_before, 52);
     assert_eq!(kind(&report, "person").deleted, 5);
@@ -134,7 +141,11 @@ async fn a_source_that_dropped_95_percent_deletes_nothing_and_says_why() {
     assert_eq!(h.ids("person").len(), 100);
     // The same drop with threshold 1 deletes all of them.
     let report = h.resync(&config(true, true, 1.0)).await;
-    assert_eq!(report.reconciliation.deleted, 95, "{:?}", report.reconciliation);
+    assert_eq!(
+        report.reconciliation.deleted, 95,
+        "{:?}",
+        report.reconciliation
+    );
     assert_eq!(h.ids("person").len(), 5);
 }
 
@@ -147,7 +158,13 @@ async fn threshold_zero_blocks_any_deletion() {
     h.source.set("department", departments(&["d2", "d3"]));
     let report = h.resync(&cfg).await;
     assert_eq!(report.reconciliation.deleted, 0);
-    assert!(report.reconciliation.skipped.unwrap().contains("threshold 0%"));
+    assert!(
+        report
+            .reconciliation
+            .skipped
+            .unwrap()
+            .contains("threshold 0%")
+    );
     assert_eq!(h.ids("department"), ["d1", "d2", "d3"]);
 }
 
@@ -171,8 +188,19 @@ async fn a_handler_error_mid_stream_fails_the_kind_keeps_its_batches_and_deletes
     let p = kind(&report, "person");
     assert_eq!(p.fetched, 20);
     assert_eq!(p.errors.len(), 1);
-    assert!(p.errors[0].contains("answered 500 on page 2"), "{:?}", p.errors);
-    assert!(report.reconciliation.skipped.as_deref().unwrap().contains("person (1 errors)"));
+    assert!(
+        p.errors[0].contains("answered 500 on page 2"),
+        "{:?}",
+        p.errors
+    );
+    assert!(
+        report
+            .reconciliation
+            .skipped
+            .as_deref()
+            .unwrap()
+            .contains("person (1 errors)")
+    );
     assert_eq!(report.reconciliation.deleted, 0);
     // The upserted batches stay (p030..p039 are new), nothing stale was deleted.
     assert_eq!(h.ids("person").len(), 40);
@@ -236,7 +264,11 @@ async fn entities_owned_by_another_datasource_are_never_deleted() {
     h.resync(&cfg).await;
     h.source.set("department", vec![]);
     let report = h.resync(&cfg).await;
-    assert_eq!(report.reconciliation.deleted, 2, "{:?}", report.reconciliation);
+    assert_eq!(
+        report.reconciliation.deleted, 2,
+        "{:?}",
+        report.reconciliation
+    );
     assert_eq!(report.reconciliation.owned_before, 2);
     assert_eq!(h.ids("department"), ["theirs"]);
 }
@@ -245,17 +277,26 @@ async fn entities_owned_by_another_datasource_are_never_deleted() {
 async fn entities_written_after_the_resync_began_are_not_deleted() {
     // 208: the listing uses the resync start time.
     let h = Harness::start(false).await;
-    h.source.set("department", departments(&["d1", "d2", "live"]));
+    h.source
+        .set("department", departments(&["d1", "d2", "live"]));
     let cfg = config(false, true, 1.0);
     h.resync(&cfg).await;
     h.source.set("department", departments(&["d1"]));
     // A live event rewrites "live" while the resync runs.
     let live_writer = client_as(&h.port, INTEGRATION);
     h.source.with(|d| {
-        d.write_during = Some(("department".into(), live_writer, Entity::new("live", "department")));
+        d.write_during = Some((
+            "department".into(),
+            live_writer,
+            Entity::new("live", "department"),
+        ));
     });
     let report = h.resync(&cfg).await;
-    assert_eq!(report.reconciliation.deleted, 1, "{:?}", report.reconciliation);
+    assert_eq!(
+        report.reconciliation.deleted, 1,
+        "{:?}",
+        report.reconciliation
+    );
     assert_eq!(h.ids("department"), ["d1", "live"]);
 }
 
@@ -286,7 +327,13 @@ async fn dependency_chains_are_retried_in_topological_order() {
     // others are retried with their targets first.
     let h = Harness::start(false).await;
     h.source.set("department", departments(&["d1"]));
-    let managers = [("1", json!("3")), ("2", json!("4")), ("3", json!(null)), ("4", json!("3")), ("5", json!("1"))];
+    let managers = [
+        ("1", json!("3")),
+        ("2", json!("4")),
+        ("3", json!(null)),
+        ("4", json!("3")),
+        ("5", json!("1")),
+    ];
     h.source.set(
         "person",
         managers
@@ -321,7 +368,10 @@ async fn a_relation_cycle_is_retried_in_registration_order_without_failing_the_r
     assert_eq!(report.status, ResyncStatus::Completed);
     assert_eq!(kind(&report, "person").failed, 2);
     // Port cannot store either without the other; the retry reports both.
-    assert_eq!(report.reconciliation.retried + report.reconciliation.retry_failed, 2);
+    assert_eq!(
+        report.reconciliation.retried + report.reconciliation.retry_failed,
+        2
+    );
 }
 
 #[tokio::test]
@@ -333,7 +383,11 @@ async fn create_missing_keeps_stale_entities_that_seen_entities_relate_to() {
     h.resync(&cfg).await;
     h.source.set("department", departments(&["d1"]));
     let report = h.resync(&cfg).await;
-    assert_eq!(report.reconciliation.kept_related, 1, "{:?}", report.reconciliation);
+    assert_eq!(
+        report.reconciliation.kept_related, 1,
+        "{:?}",
+        report.reconciliation
+    );
     assert_eq!(report.reconciliation.deleted, 0);
     assert_eq!(h.ids("department"), ["d1", "d9"]);
 }
@@ -342,13 +396,20 @@ async fn create_missing_keeps_stale_entities_that_seen_entities_relate_to() {
 async fn without_delete_dependents_dependents_are_deleted_before_what_they_require() {
     let h = Harness::start(true).await;
     h.source.set("department", departments(&["d1", "d2"]));
-    h.source.set("person", vec![json!({"id": "p1", "name": "p", "age": 1, "dept": "d2"})]);
+    h.source.set(
+        "person",
+        vec![json!({"id": "p1", "name": "p", "age": 1, "dept": "d2"})],
+    );
     let cfg = config(false, false, 1.0);
     h.resync(&cfg).await;
     h.source.set("department", departments(&["d1"]));
     h.source.set("person", vec![]);
     let report = h.resync(&cfg).await;
-    assert_eq!(report.reconciliation.deleted, 2, "{:?}", report.reconciliation);
+    assert_eq!(
+        report.reconciliation.deleted, 2,
+        "{:?}",
+        report.reconciliation
+    );
     assert_eq!(report.reconciliation.delete_failed, 0);
     assert!(h.ids("person").is_empty());
     assert_eq!(h.ids("department"), ["d1"]);
@@ -374,7 +435,8 @@ async fn abort_mid_stream_returns_aborted_and_deletes_nothing() {
     h.resync(&cfg).await;
     h.source.set("department", departments(&["d1"]));
     let cancel = CancellationToken::new();
-    h.source.with(|d| d.cancel_after = Some(("person".into(), 1, cancel.clone())));
+    h.source
+        .with(|d| d.cancel_after = Some(("person".into(), 1, cancel.clone())));
     // The handler fires the token and then hangs: only honouring cancellation inside waits
     // lets the resync return.
     let report = h.engine().resync(&cfg, &cancel).await;

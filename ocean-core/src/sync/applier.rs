@@ -121,7 +121,11 @@ impl Applier {
         if entities.is_empty() {
             return UpsertSummary::default();
         }
-        tracing::info!(count = entities.len(), "Upserting {} entities", entities.len());
+        tracing::info!(
+            count = entities.len(),
+            "Upserting {} entities",
+            entities.len()
+        );
         let outcome = self.port.upsert_entities_bulk(entities, &self.upsert).await;
         let mut summary = UpsertSummary::default();
         let mut samples = Vec::new();
@@ -223,7 +227,11 @@ impl Applier {
         if entities.is_empty() {
             return summary;
         }
-        tracing::info!(count = entities.len(), "Deleting {} entities", entities.len());
+        tracing::info!(
+            count = entities.len(),
+            "Deleting {} entities",
+            entities.len()
+        );
         if self.delete.delete_dependents {
             self.delete_by_blueprint(entities, &mut summary).await;
         } else {
@@ -284,7 +292,7 @@ impl Applier {
                 .port
                 .delete_entities_bulk(&entity.blueprint, std::slice::from_ref(&id), &self.delete)
                 .await;
-            if outcome.deleted.iter().any(|d| *d == id) {
+            if outcome.deleted.contains(&id) {
                 summary.deleted += 1;
                 *summary
                     .deleted_by_blueprint
@@ -302,7 +310,9 @@ fn failure_sample(entity: &Entity, failure: &UpsertFailure) -> String {
         "{} ({}): {} {}: {}",
         entity.normalized_identifier(),
         entity.blueprint,
-        failure.status.map_or_else(|| "-".to_owned(), |s| s.to_string()),
+        failure
+            .status
+            .map_or_else(|| "-".to_owned(), |s| s.to_string()),
         failure.error,
         failure.message
     )

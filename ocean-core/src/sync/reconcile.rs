@@ -76,7 +76,9 @@ impl SeenEntities {
     pub(crate) fn relate(&mut self, identifier: &str, target: Option<&str>) {
         match target {
             Some(bp) => self.related.insert(key_hash(identifier, bp)),
-            None => self.related_any_blueprint.insert(identifier_hash(identifier)),
+            None => self
+                .related_any_blueprint
+                .insert(identifier_hash(identifier)),
         };
     }
 
@@ -127,7 +129,9 @@ pub(crate) fn record_relations(
         return;
     };
     for (name, value) in values {
-        let target = relations.and_then(|r| r.get(name)).map(|r| r.target.as_str());
+        let target = relations
+            .and_then(|r| r.get(name))
+            .map(|r| r.target.as_str());
         if relations.is_some() && target.is_none() {
             // Port ignores relations its blueprint does not define.
             continue;
@@ -202,7 +206,9 @@ fn percent(fraction: f64) -> String {
 }
 
 /// Why reconciliation is skipped because some kinds failed; `None` when none did.
-pub fn failed_kinds_reason<'a>(failed: impl IntoIterator<Item = (&'a str, usize)>) -> Option<String> {
+pub fn failed_kinds_reason<'a>(
+    failed: impl IntoIterator<Item = (&'a str, usize)>,
+) -> Option<String> {
     let failed: Vec<String> = failed
         .into_iter()
         .filter(|(_, errors)| *errors > 0)
@@ -316,9 +322,7 @@ pub(crate) async fn reconcile(
         );
         return out;
     }
-    if let Err(reason) =
-        check_deletion_threshold(out.stale, out.owned_before, settings.threshold)
-    {
+    if let Err(reason) = check_deletion_threshold(out.stale, out.owned_before, settings.threshold) {
         tracing::warn!(
             stale = out.stale,
             owned_before = out.owned_before,
@@ -342,9 +346,7 @@ pub(crate) async fn reconcile(
 }
 
 fn listing_failed(error: &PortError) -> String {
-    format!(
-        "the entities this integration owns could not be listed ({error}); nothing was deleted"
-    )
+    format!("the entities this integration owns could not be listed ({error}); nothing was deleted")
 }
 
 /// Keeps what deleting needs: identifier, blueprint and relations (for the dependency order).
@@ -401,7 +403,9 @@ mod tests {
     fn threshold_reason_names_counts_share_and_threshold() {
         let reason = check_deletion_threshold(95, 100, 0.9).unwrap_err();
         assert!(
-            reason.starts_with("would delete 95 of 100 owned entities (95%), above the threshold 90%"),
+            reason.starts_with(
+                "would delete 95 of 100 owned entities (95%), above the threshold 90%"
+            ),
             "{reason}"
         );
         let reason = check_deletion_threshold(1, 3, 0.25).unwrap_err();

@@ -367,10 +367,7 @@ impl SyncEngine {
         resync_id: String,
     ) -> ResyncReport {
         let started_at = Utc::now();
-        tracing::info!(
-            resources = config.resources.len(),
-            "Resync started"
-        );
+        tracing::info!(resources = config.resources.len(), "Resync started");
         let applier = Applier::for_config(
             self.port.clone(),
             config,
@@ -403,8 +400,14 @@ impl SyncEngine {
         let mut reconciliation = ReconcileReport::default();
         let mut reconcile_error = false;
         if !cancel.is_cancelled() {
-            self.retry_awaiting(&applier, &mut tracker, started_at, &mut reconciliation, cancel)
-                .await;
+            self.retry_awaiting(
+                &applier,
+                &mut tracker,
+                started_at,
+                &mut reconciliation,
+                cancel,
+            )
+            .await;
         }
         if cancel.is_cancelled() {
             reconciliation.skipped = Some("the resync was aborted; nothing was deleted".into());

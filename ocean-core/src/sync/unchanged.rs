@@ -33,7 +33,10 @@ pub(crate) fn worth_comparing(entities: &[Entity]) -> bool {
 pub(crate) fn lookup_queries(entities: &[Entity]) -> Vec<Query> {
     let mut blueprints: Vec<(&str, Vec<Value>)> = Vec::new();
     for entity in entities {
-        match blueprints.iter_mut().find(|(bp, _)| *bp == entity.blueprint) {
+        match blueprints
+            .iter_mut()
+            .find(|(bp, _)| *bp == entity.blueprint)
+        {
             Some((_, ids)) => ids.push(entity.identifier.clone()),
             None => blueprints.push((&entity.blueprint, vec![entity.identifier.clone()])),
         }
@@ -154,7 +157,10 @@ mod tests {
         let queries = lookup_queries(&mixed);
         assert_eq!(queries.len(), 2);
         let json = serde_json::to_value(&queries[1]).unwrap();
-        assert_eq!(json["rules"][1], json!({"property": "$blueprint", "operator": "=", "value": "b"}));
+        assert_eq!(
+            json["rules"][1],
+            json!({"property": "$blueprint", "operator": "=", "value": "b"})
+        );
     }
 
     #[test]
@@ -162,7 +168,13 @@ mod tests {
         let fields = lookup_fields(&entities(2, "s"));
         assert_eq!(
             fields,
-            ["blueprint", "identifier", "properties.a", "relations.owner", "title"]
+            [
+                "blueprint",
+                "identifier",
+                "properties.a",
+                "relations.owner",
+                "title"
+            ]
         );
     }
 }

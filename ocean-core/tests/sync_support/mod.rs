@@ -197,7 +197,9 @@ impl Harness {
     }
 
     pub async fn resync(&self, config: &PortAppConfig) -> ResyncReport {
-        self.engine().resync(config, &CancellationToken::new()).await
+        self.engine()
+            .resync(config, &CancellationToken::new())
+            .await
     }
 
     /// Identifiers stored in a blueprint, sorted.
