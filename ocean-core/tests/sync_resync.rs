@@ -458,3 +458,27 @@ async fn a_cancelled_token_before_the_start_syncs_nothing() {
     assert!(report.kinds.is_empty());
     assert!(h.ids("department").is_empty());
 }
+
+#[tokio::test]
+async fn the_pipeline_never_runs_more_than_a_few_batches_ahead_of_port() {
+    // Memory stays flat: fetching waits for the writes once the bounded channels are full.
+    let h = Harness::start(false).await;
+    let mut items = persons(300, "");
+    for item in &mut items {
+        item.as_object_mut().unwrap().remove("dept");
+    }
+    h.source.set("person", items);
+    let state = h.port.state();
+    h.source.with(|d| {
+        d.batch_size = 10;
+        d.lag_probe = Some((state, Vec::new()));
+    });
+    let report = h.resync(&config(true, true, 0.9)).await;
+    assert_eq!(kind(&report, "person").upserted, 300);
+    let lags = h.source.with(|d| d.lag_probe.take().unwrap().1);
+    assert_eq!(lags.len(), 30);
+    // Batches in the raw and mapped channels (2 each), one being mapped, one being written,
+    // one being handed over.
+    let bound = (2 * 2 + 3) * 10;
+    assert!(lags.iter().all(|lag| *lag <= bound), "{lags:?}");
+}

@@ -760,6 +760,16 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The runtime spawns resyncs on tokio, so the future must be `Send` (checked at compile
+    /// time).
+    #[allow(dead_code)]
+    fn resync_can_be_spawned(engine: SyncEngine, config: PortAppConfig) {
+        tokio::spawn(async move {
+            let cancel = CancellationToken::new();
+            engine.resync(&config, &cancel).await
+        });
+    }
+
     #[test]
     fn examples_are_the_first_five_items_sent_once() {
         let mut examples = Examples::new(true);

@@ -7,7 +7,7 @@ use ocean::Context;
 use ocean::config::Secret;
 use ocean::mapping::{JqEngine, PortAppConfig};
 use ocean::port::client::{PortClient, PortClientConfig};
-use ocean::port::local::{LocalPort, LocalPortHandle};
+use ocean::port::local::{LocalPort, LocalPortHandle, LocalPortState};
 use ocean::port::types::{Blueprint, Integration};
 use ocean::port::{Datasource, Entity};
 use ocean::registry::{Registry, ResyncHandler, ResyncStream};
@@ -32,6 +32,8 @@ pub struct SourceData {
     pub cancel_after: Option<(String, usize, CancellationToken)>,
     /// Before the first batch of the kind: upsert this entity through this client.
     pub write_during: Option<(String, PortClient, Entity)>,
+    /// Before each batch: how many items were fetched but not yet stored in this Port.
+    pub lag_probe: Option<(LocalPortState, Vec<usize>)>,
 }
 
 /// The third party, shared between the test and the handlers (through the context).
@@ -83,6 +85,11 @@ fn serve(ctx: Context) -> ResyncStream {
                 token.cancel();
                 std::future::pending::<()>().await;
             }
+            source.with(|d| {
+                if let Some((state, lags)) = &mut d.lag_probe {
+                    lags.push((n * size).saturating_sub(state.entity_count()));
+                }
+            });
             yield Ok(chunk.to_vec());
         }
     })
