@@ -458,10 +458,15 @@ impl PortClient {
         options: &DeleteOptions,
     ) -> BulkDeleteOutcome {
         let chunk = self.inner.config.bulk.delete_chunk.max(1);
-        let mut answers = stream::iter(identifiers.chunks(chunk))
-            .map(|ids| async move {
-                let result = self.delete_chunk(blueprint, ids, options).await;
-                (ids, result)
+        // Chunks by position: a closure taking `&[String]` would be higher-ranked over the
+        // slice's lifetime, and rustc then cannot prove callers' futures `Send`.
+        let mut answers = stream::iter((0..identifiers.len()).step_by(chunk))
+            .map(|start| {
+                let ids = &identifiers[start..identifiers.len().min(start + chunk)];
+                async move {
+                    let result = self.delete_chunk(blueprint, ids, options).await;
+                    (ids, result)
+                }
             })
             .buffered(self.inner.config.max_concurrency);
         let mut outcome = BulkDeleteOutcome::default();
