@@ -17,7 +17,9 @@ mod error;
 pub mod mapping;
 pub mod port;
 pub mod registry;
+pub mod prelude;
 pub mod runtime;
+pub mod server;
 pub mod signature;
 pub mod sync;
 
