@@ -181,19 +181,17 @@ fn config_failure(info: &IntegrationInfo, error: &ConfigError) -> ExitCode {
 
 /// Logs to stderr at the configured level; `RUST_LOG`, when set, decides instead.
 fn init_tracing(application: &ApplicationSettings) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new(
-            application
-                .log_level
-                .tracing_level()
-                .as_str()
-                .to_ascii_lowercase(),
-        )
+        let level = application.log_level.tracing_level().as_str().to_ascii_lowercase();
+        // The HTTP server's own start/stop lines are noise at INFO.
+        EnvFilter::new(format!("{level},actix_server=warn"))
     });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }
 

@@ -331,7 +331,11 @@ impl Inner {
         let status = report.status;
         self.metrics.record_resync(&report);
         let seconds = (report.finished_at - report.started_at).num_milliseconds() as f64 / 1000.0;
-        tracing::info!(status = status.as_str(), seconds, "Resync {}", status.as_str());
+        if status == ResyncStatus::Completed {
+            tracing::info!(status = status.as_str(), seconds, "Resync completed");
+        } else {
+            tracing::error!(status = status.as_str(), seconds, "Resync {}", status.as_str());
+        }
         self.finish(status, Some(report), None).await
     }
 
