@@ -5,8 +5,8 @@
 
 mod source;
 
-use ocean::prelude::*;
 use ocean::config::EventListenerType;
+use ocean::prelude::*;
 use ocean::runtime::{IntegrationInfo, RunDefaults};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -61,7 +61,9 @@ async fn departments(ctx: Context) -> Result<Vec<RawItem>> {
     if config.fails("fake-department") {
         bail!("the fake third party failed listing departments (fail_kind = fake-department)");
     }
-    Ok((0..config.department_count).map(source::department).collect())
+    Ok((0..config.department_count)
+        .map(source::department)
+        .collect())
 }
 
 #[on_resync(kind = "fake-person")]

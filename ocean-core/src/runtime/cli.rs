@@ -51,8 +51,8 @@ mod tests {
 
     #[test]
     fn once_port_and_log_level_override_the_environment() {
-        let cli = Cli::try_parse_from(["x", "--once", "--port", "0", "--log-level", "debug"])
-            .unwrap();
+        let cli =
+            Cli::try_parse_from(["x", "--once", "--port", "0", "--log-level", "debug"]).unwrap();
         let sources = cli.apply(
             ConfigSources::new()
                 .with_env_var("OCEAN__EVENT_LISTENER__TYPE", "POLLING")

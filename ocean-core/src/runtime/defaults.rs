@@ -353,7 +353,11 @@ mod tests {
     #[tokio::test]
     async fn an_invalid_mapping_names_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("port-app-config.json"), "{\"resources\": 3}").unwrap();
+        std::fs::write(
+            dir.path().join("port-app-config.json"),
+            "{\"resources\": 3}",
+        )
+        .unwrap();
         let err = DefaultResources::load(dir.path()).await.unwrap_err();
         assert!(err.to_string().contains("port-app-config.json"), "{err}");
     }

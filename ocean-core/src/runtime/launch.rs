@@ -14,7 +14,9 @@ use crate::mapping::{JqEngine, JqOptions};
 use crate::port::client::PortClient;
 use crate::port::local::LocalPortHandle;
 use crate::registry::Registry;
-use crate::server::{self, Health, Metrics, RouteConfig, RunningServer, ServerOptions, ServerState};
+use crate::server::{
+    self, Health, Metrics, RouteConfig, RunningServer, ServerOptions, ServerState,
+};
 use crate::sync::{ResyncStatus, SyncEngine, SyncOptions};
 use std::any::Any;
 use std::future::Future;
@@ -158,7 +160,10 @@ pub async fn launch(launch: Launch) -> Result<RunningIntegration, StartupError> 
         return Err(StartupError::NoResyncHandler(listener.r#type));
     }
     let settings = Arc::new(settings);
-    let PortConnection { client: port, local } = connect(&settings, &info).await?;
+    let PortConnection {
+        client: port,
+        local,
+    } = connect(&settings, &info).await?;
     match setup_defaults(&port, &settings, &info).await {
         Ok(()) => {}
         Err(e) => {

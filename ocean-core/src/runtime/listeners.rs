@@ -131,7 +131,13 @@ mod tests {
     #[test]
     fn first_tick_resyncs_when_resync_on_start_and_remembers_the_request() {
         let d = decide(true, true, Some(T1), None, None);
-        assert_eq!(d, PollDecision { resync: true, watermark: Some(T1.into()) });
+        assert_eq!(
+            d,
+            PollDecision {
+                resync: true,
+                watermark: Some(T1.into())
+            }
+        );
     }
 
     #[test]

@@ -21,8 +21,7 @@ pub use listeners::{PollDecision, decide as decide_poll};
 pub use resync::{ResyncCoordinator, ResyncHandle, ResyncOutcome, Trigger};
 
 use crate::config::{
-    ApplicationSettings, ConfigError, ConfigSources, EventListenerType, OCEAN_PREFIX,
-    OceanSettings,
+    ApplicationSettings, ConfigError, ConfigSources, EventListenerType, OCEAN_PREFIX, OceanSettings,
 };
 use crate::registry::Registry;
 use clap::Parser;
@@ -93,8 +92,7 @@ where
         println!("{}", about::<C>(&info, &registry));
         return ExitCode::SUCCESS;
     }
-    let sources = match with_default_listener(cli.apply(ConfigSources::from_process()), defaults)
-    {
+    let sources = match with_default_listener(cli.apply(ConfigSources::from_process()), defaults) {
         Ok(sources) => sources,
         Err(error) => return config_failure(&info, &error),
     };
@@ -184,7 +182,11 @@ fn init_tracing(application: &ApplicationSettings) {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        let level = application.log_level.tracing_level().as_str().to_ascii_lowercase();
+        let level = application
+            .log_level
+            .tracing_level()
+            .as_str()
+            .to_ascii_lowercase();
         // The HTTP server's own start/stop lines are noise at INFO.
         EnvFilter::new(format!("{level},actix_server=warn"))
     });

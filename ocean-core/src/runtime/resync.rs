@@ -275,7 +275,12 @@ impl Inner {
             .get_integration(&self.identifier)
             .await
             .map_err(|e| format!("could not read the mapping from Port: {e}"))?
-            .ok_or_else(|| format!("the integration `{}` does not exist in Port", self.identifier))?;
+            .ok_or_else(|| {
+                format!(
+                    "the integration `{}` does not exist in Port",
+                    self.identifier
+                )
+            })?;
         let config = integration.config.unwrap_or(Value::Null);
         let empty = match &config {
             Value::Null => true,
@@ -334,7 +339,12 @@ impl Inner {
         if status == ResyncStatus::Completed {
             tracing::info!(status = status.as_str(), seconds, "Resync completed");
         } else {
-            tracing::error!(status = status.as_str(), seconds, "Resync {}", status.as_str());
+            tracing::error!(
+                status = status.as_str(),
+                seconds,
+                "Resync {}",
+                status.as_str()
+            );
         }
         self.finish(status, Some(report), None).await
     }

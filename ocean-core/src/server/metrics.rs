@@ -203,7 +203,9 @@ mod tests {
             ),
             "{text}"
         );
-        assert!(text.contains(r#"object_count{kind="person-1",phase="load",object_count_type="loaded"} 7"#));
+        assert!(text.contains(
+            r#"object_count{kind="person-1",phase="load",object_count_type="loaded"} 7"#
+        ));
         assert!(text.contains(r#"duration_seconds{kind="__runtime__",phase="resync"} 1.5"#));
         assert!(text.contains(r#"last_resync_status{status="completed"} 1"#));
         assert!(text.trim_end().ends_with("# EOF"));
@@ -215,7 +217,10 @@ mod tests {
         metrics.record_resync(&report(ResyncStatus::Completed));
         metrics.record_status(ResyncStatus::Failed, 0);
         let text = metrics.render();
-        assert!(text.contains(r#"success{kind="__runtime__",phase="resync"} 0"#), "{text}");
+        assert!(
+            text.contains(r#"success{kind="__runtime__",phase="resync"} 0"#),
+            "{text}"
+        );
         assert!(text.contains(r#"last_resync_status{status="failed"} 1"#));
         assert!(text.contains(r#"last_resync_status{status="completed"} 0"#));
     }
