@@ -79,7 +79,7 @@ pub fn person(d: usize, p: usize, bio: &str) -> Value {
         "name": format!("{first} {last}"),
         "email": format!("person-{d}-{p}@fake.example"),
         "age": 20 + (d * 31 + p * 7) % 45,
-        "status": if (d + p) % 3 == 0 { "NOPE" } else { "WORKING" },
+        "status": if (d + p).is_multiple_of(3) { "NOPE" } else { "WORKING" },
         "department": {"id": format!("dept-{d}"), "name": department_name(d)},
         "bio": bio,
     })

@@ -30,10 +30,10 @@ use tokio_util::sync::CancellationToken;
 pub enum StartupError {
     /// No Port to talk to.
     #[error("could not connect to Port: {0}")]
-    Connect(#[from] ConnectError),
+    Connect(Box<ConnectError>),
     /// The default resources could not be set up.
     #[error("could not set up the default Port resources: {0}")]
-    Defaults(#[from] DefaultsError),
+    Defaults(Box<DefaultsError>),
     /// The HTTP server did not start.
     #[error(transparent)]
     Server(#[from] server::ServerError),
@@ -45,6 +45,18 @@ pub enum StartupError {
         "no resync handler is registered, but the {0} listener resyncs: add an `#[on_resync]` function, or set OCEAN__EVENT_LISTENER__TYPE=WEBHOOKS_ONLY"
     )]
     NoResyncHandler(EventListenerType),
+}
+
+impl From<ConnectError> for StartupError {
+    fn from(error: ConnectError) -> Self {
+        StartupError::Connect(Box::new(error))
+    }
+}
+
+impl From<DefaultsError> for StartupError {
+    fn from(error: DefaultsError) -> Self {
+        StartupError::Defaults(Box::new(error))
+    }
 }
 
 /// Everything [`launch`] needs.
