@@ -519,3 +519,60 @@ async fn a_newer_resync_aborts_the_running_one() {
     );
     port.stop().await.expect("stops");
 }
+
+static HOOK_SAW_SETTINGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn start_hook(ctx: Context) -> futures::future::BoxFuture<'static, ocean::Result<()>> {
+    Box::pin(async move {
+        let identifier = ctx.settings().map(|s| s.integration.identifier.clone());
+        if identifier.as_deref() == Some(IDENTIFIER) && ctx.port().is_some() {
+            HOOK_SAW_SETTINGS.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        Err(ocean::Error::msg("a failing start hook is only logged"))
+    })
+}
+
+#[tokio::test]
+async fn start_hooks_run_with_the_full_context_and_their_errors_are_not_fatal() {
+    let dir = resources();
+    let (settings, application) =
+        settings(&dir, &[("OCEAN__EVENT_LISTENER__TYPE", "WEBHOOKS_ONLY")]);
+    let mut registry = registry(things);
+    registry
+        .register_start(ocean::registry::StartHook {
+            name: "start_hook",
+            file: file!(),
+            line: line!(),
+            hook: start_hook,
+        })
+        .expect("hook registers");
+    let mut args = Launch::new(INFO, settings, application, registry, Arc::new(NoConfig {}));
+    args.bind_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let running = launch(args).await.expect("starts despite the failing hook");
+    eventually("the start hook ran", || {
+        HOOK_SAW_SETTINGS.load(std::sync::atomic::Ordering::SeqCst)
+    })
+    .await;
+    assert!(running.health().is_ready());
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_listener_that_resyncs_needs_a_resync_handler() {
+    let dir = resources();
+    let (settings, application) = settings(&dir, &[("OCEAN__EVENT_LISTENER__TYPE", "ONCE")]);
+    let args = Launch::new(
+        INFO,
+        settings,
+        application,
+        Registry::new(),
+        Arc::new(NoConfig {}),
+    );
+    let error = launch(args).await.expect_err("no handler");
+    assert!(
+        error
+            .to_string()
+            .contains("no resync handler is registered"),
+        "{error}"
+    );
+}
