@@ -17,8 +17,10 @@ mod error;
 pub mod live_events;
 pub mod mapping;
 pub mod port;
+pub mod prelude;
 pub mod registry;
 pub mod runtime;
+pub mod server;
 pub mod signature;
 pub mod sync;
 

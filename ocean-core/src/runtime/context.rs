@@ -1,5 +1,6 @@
 //! The context handed to author code.
 
+use crate::config::OceanSettings;
 use crate::mapping::ResourceConfig;
 use crate::port::client::PortClient;
 use std::any::Any;
@@ -17,6 +18,7 @@ struct ContextInner {
     integration_config: Arc<dyn Any + Send + Sync>,
     http: reqwest::Client,
     port: Option<PortClient>,
+    settings: Option<Arc<OceanSettings>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -31,27 +33,48 @@ impl Context {
     /// A context holding `integration_config` (the author's typed settings) and an HTTP client
     /// for the third party.
     pub fn new<C: Any + Send + Sync>(integration_config: C, http: reqwest::Client) -> Self {
+        Self::from_shared_config(Arc::new(integration_config), http)
+    }
+
+    /// A context holding an integration configuration that is already shared (the runtime
+    /// loads it once, with its type erased).
+    pub fn from_shared_config(
+        integration_config: Arc<dyn Any + Send + Sync>,
+        http: reqwest::Client,
+    ) -> Self {
         Self {
             inner: Arc::new(ContextInner {
-                integration_config: Arc::new(integration_config),
+                integration_config,
                 http,
                 port: None,
+                settings: None,
             }),
             resource: None,
         }
     }
 
-    /// The same context with a Port client (set by the runtime).
-    pub fn with_port(self, port: PortClient) -> Self {
-        let inner = ContextInner {
+    fn rebuilt(self, change: impl FnOnce(&mut ContextInner)) -> Self {
+        let mut inner = ContextInner {
             integration_config: Arc::clone(&self.inner.integration_config),
             http: self.inner.http.clone(),
-            port: Some(port),
+            port: self.inner.port.clone(),
+            settings: self.inner.settings.clone(),
         };
+        change(&mut inner);
         Self {
             inner: Arc::new(inner),
             resource: self.resource,
         }
+    }
+
+    /// The same context with a Port client (set by the runtime).
+    pub fn with_port(self, port: PortClient) -> Self {
+        self.rebuilt(|inner| inner.port = Some(port))
+    }
+
+    /// The same context with the framework settings (set by the runtime).
+    pub fn with_settings(self, settings: Arc<OceanSettings>) -> Self {
+        self.rebuilt(|inner| inner.settings = Some(settings))
     }
 
     /// A context for syncing `resource` (what resync handlers and processors see).
@@ -83,6 +106,11 @@ impl Context {
     /// The Port client, when the runtime connected one.
     pub fn port(&self) -> Option<&PortClient> {
         self.inner.port.as_ref()
+    }
+
+    /// The framework settings (`OCEAN__*`), when the runtime set them.
+    pub fn settings(&self) -> Option<&OceanSettings> {
+        self.inner.settings.as_deref()
     }
 
     /// The resource being synced (its kind, selector and mapping), when there is one.

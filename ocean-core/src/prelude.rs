@@ -1,0 +1,8 @@
+//! Everything an integration author needs, in one import: `use ocean::prelude::*;`.
+
+pub use crate::mapping::ResourceConfig;
+pub use crate::{Context, Error, RawItem, Result, Stream, bail, stream, try_stream};
+pub use crate::{on_resync, on_start, run};
+pub use futures::StreamExt as _;
+pub use serde::Deserialize;
+pub use serde_json::json;

@@ -1,0 +1,90 @@
+//! Which Port the integration talks to: the configured one, or an embedded local Port.
+
+use super::IntegrationInfo;
+use crate::config::{OceanSettings, Secret};
+use crate::port::Datasource;
+use crate::port::client::{PortClient, PortClientConfig, PortError};
+use crate::port::local::{LocalPort, LocalPortError, LocalPortHandle};
+
+/// Why no Port client could be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The client configuration is invalid.
+    #[error(transparent)]
+    Client(#[from] PortError),
+    /// The embedded local Port did not start.
+    #[error(transparent)]
+    LocalPort(#[from] LocalPortError),
+}
+
+/// The Port client, and the embedded local Port it talks to when there is one.
+#[derive(Debug)]
+pub struct PortConnection {
+    /// The client every component shares.
+    pub client: PortClient,
+    /// The embedded local Port (no credentials were given).
+    pub local: Option<LocalPortHandle>,
+}
+
+impl PortConnection {
+    /// True when the integration runs against an in-process local Port.
+    pub fn is_embedded(&self) -> bool {
+        self.local.is_some()
+    }
+}
+
+/// The datasource (user agent) this integration writes as.
+pub fn datasource(settings: &OceanSettings, info: &IntegrationInfo) -> Datasource {
+    Datasource::exporter(
+        settings.integration.r#type.clone(),
+        info.version,
+        settings.integration.identifier.clone(),
+    )
+}
+
+/// Connects to Port: with credentials, a client to `OCEAN__PORT__BASE_URL`; without, a local
+/// Port started in-process on a free loopback port with generated credentials.
+pub async fn connect(
+    settings: &OceanSettings,
+    info: &IntegrationInfo,
+) -> Result<PortConnection, ConnectError> {
+    let datasource = datasource(settings, info);
+    let timeout = settings.client_timeout;
+    if let Some((id, secret)) = settings.port.credentials() {
+        let mut config = PortClientConfig::new(
+            settings.port.base_url.clone(),
+            id.clone(),
+            secret.clone(),
+            datasource,
+        );
+        config.timeout = timeout;
+        tracing::info!(base_url = %settings.port.base_url, "using Port at {}", settings.port.base_url);
+        return Ok(PortConnection {
+            client: PortClient::new(config)?,
+            local: None,
+        });
+    }
+    let client_id = format!("local-{}", uuid::Uuid::new_v4().simple());
+    let client_secret = Secret::new(uuid::Uuid::new_v4().simple().to_string());
+    let local = LocalPort::builder()
+        .client_id(client_id.clone())
+        .client_secret(client_secret.clone())
+        .start()
+        .await?;
+    tracing::info!(
+        url = %local.url(),
+        "No Port credentials given: using the local Port at {}",
+        local.url()
+    );
+    let mut config = PortClientConfig::new(
+        local.url(),
+        Secret::new(client_id),
+        client_secret,
+        datasource,
+    );
+    config.timeout = timeout;
+    Ok(PortConnection {
+        client: PortClient::new(config)?,
+        local: Some(local),
+    })
+}
