@@ -16,13 +16,9 @@ def @tsv: __ocean_tsv;
 def @sh: __ocean_sh;
 
 # jq 1.8 joins nulls as empty strings and refuses arrays and objects.
-def join($x): reduce .[] as $i (null;
-  (if . == null then "" else . + $x end) +
-  ($i | if . == null then ""
-        elif type == "string" then .
-        elif type == "number" or type == "boolean" then __ocean_tostring
-        else error("Cannot join with " + type) end)
-) // "";
+def join($x): __ocean_join($x);
+def split($sep): __ocean_split($sep);
+def type: __ocean_type;
 
 # jq 1.8 refuses a negative count.
 def __ocean_limit($n; f): limit($n; f);

@@ -141,13 +141,14 @@ impl<'s> Rewriter<'s, '_> {
                         // `.[a:b]` as `.[{"start": a, "end": b}]`: the same slice, but an
                         // index on `null` gives `null` where jaq's slice fails.
                         Part::Range(from, upto) => {
-                            let null = || Term::Call("null", Vec::new());
-                            let from = from.map_or_else(null, |f| self.term(f));
-                            let upto = upto.map_or_else(null, |u| self.term(u));
-                            Part::Index(Term::Obj(vec![
-                                (Self::str_term("start"), Some(from)),
-                                (Self::str_term("end"), Some(upto)),
-                            ]))
+                            let mut bounds = Vec::with_capacity(2);
+                            if let Some(f) = from {
+                                bounds.push((Self::str_term("start"), Some(self.term(f))));
+                            }
+                            if let Some(u) = upto {
+                                bounds.push((Self::str_term("end"), Some(self.term(u))));
+                            }
+                            Part::Index(Term::Obj(bounds))
                         }
                     };
                     (part, opt)
@@ -322,11 +323,9 @@ pub(crate) fn guard_term(t: T<'_>) -> T<'_> {
     }
 }
 
-/// Builtins whose result depends only on their arguments (no input, clock or environment).
-const PURE_BUILTINS: &[&str] = &[
-    "true", "false", "null", "empty", "not", "range", "tostring", "tojson", "ascii_downcase",
-    "ascii_upcase", "length", "error",
-];
+/// Builtins whose result depends only on their arguments (not on the input, clock or
+/// environment).
+const PURE_BUILTINS: &[&str] = &["true", "false", "null", "empty", "range", "nan", "infinite"];
 
 /// True when a program never reads its input, the clock or the environment, so that one
 /// evaluation serves every item (`'"jiraIssue"'`, `true`, `[1, 2]`, `"a" + "b"`).

@@ -201,7 +201,7 @@ fn constant_programs_are_detected() {
     for c in [r#""jiraIssue""#, "true", "42", "-3.14", "[1, 2]", r#"{"a": 1}"#, r#""a" + "b""#, "null", "range(3)"] {
         assert!(engine.compile(c).unwrap().is_constant(), "{c}");
     }
-    for c in [".a", r#""a" + .b"#, "[.a]", r#"{"k": .f}"#, "now", "env", "$ENV", "input_filename", "."] {
+    for c in [".a", r#""a" + .b"#, "[.a]", r#"{"k": .f}"#, "now", "env", "$ENV", "input_filename", ".", "length", "not", "ascii_downcase"] {
         assert!(!engine.compile(c).unwrap().is_constant(), "{c}");
     }
 }
@@ -211,6 +211,23 @@ fn single_quote_rewrite_applies_before_compiling() {
     assert_eq!(one(".organization + '/' + .repository", json!({"organization": "port", "repository": "ocean"})), json!("port/ocean"));
     assert_eq!(one(".organization + '/'", json!({"organization": "port"})), json!("port/"));
     assert_eq!(one("'/' + .organization", json!({"organization": "port"})), json!("/port"));
+}
+
+#[test]
+fn plain_paths_follow_jq_semantics() {
+    assert_eq!(one(".a.b", json!({"a": null})), json!(null));
+    assert_eq!(one(".a[1]", json!({"a": [1, 2]})), json!(2));
+    assert_eq!(one(".a[-1]", json!({"a": [1, 2]})), json!(2));
+    assert_eq!(one(".a[5]", json!({"a": [1, 2]})), json!(null));
+    assert_eq!(one(r#"."x y""#, json!({"x y": 3})), json!(3));
+    assert!(eval(".a.b", json!({"a": "s"})).is_err());
+    assert_eq!(eval(".a.b?", json!({"a": "s"})).unwrap(), Vec::<Value>::new());
+    assert_eq!(one(".", json!({"a": 1})), json!({"a": 1}));
+}
+
+#[test]
+fn constant_programs_give_all_their_outputs() {
+    assert_eq!(eval("1, 2", json!(null)).unwrap(), vec![json!(1), json!(2)]);
 }
 
 #[test]
