@@ -66,7 +66,11 @@ fn reads_ndjson_and_concatenates_resources_of_the_same_kind() {
     let mapping = format!(
         "{MAPPING}  - kind: service\n    selector: {{query: 'true'}}\n    port: {{entity: {{mappings: {{identifier: '.id + \"-copy\"', blueprint: '\"service\"'}}}}}}\n"
     );
-    let out = run(&mapping, "service", "{\"id\": \"a\", \"active\": true}\n{\"id\": \"b\", \"active\": false}\n");
+    let out = run(
+        &mapping,
+        "service",
+        "{\"id\": \"a\", \"active\": true}\n{\"id\": \"b\", \"active\": false}\n",
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let ids: Vec<Value> = stdout_json(&out)
         .as_array()
@@ -79,11 +83,18 @@ fn reads_ndjson_and_concatenates_resources_of_the_same_kind() {
 
 #[test]
 fn misconfigured_field_is_reported_but_still_maps() {
-    let out = run(MAPPING, "service", r#"[{"id": "a", "active": true, "n": 1}]"#);
+    let out = run(
+        MAPPING,
+        "service",
+        r#"[{"id": "a", "active": true, "n": 1}]"#,
+    );
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(stdout_json(&out)[0]["properties"]["url"], Value::Null);
     let err = stderr(&out);
-    assert!(err.contains("properties.url: .url (null, missing, or misconfigured)"), "{err}");
+    assert!(
+        err.contains("properties.url: .url (null, missing, or misconfigured)"),
+        "{err}"
+    );
     assert!(err.contains("title: .name"), "{err}");
 }
 
@@ -105,7 +116,11 @@ fn non_boolean_selector_is_reported_as_a_failed_item() {
 fn invalid_yaml_exits_2() {
     let out = run("resources: [\n  - kind: x\n", "x", "[]");
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("invalid port-app-config"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("invalid port-app-config"),
+        "{}",
+        stderr(&out)
+    );
     assert!(out.stdout.is_empty());
 }
 
@@ -115,7 +130,9 @@ fn invalid_jq_exits_2_naming_field_and_expression() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("resources[0].port.entity.mappings.properties.url: invalid jq expression `.url.`"),
+        err.contains(
+            "resources[0].port.entity.mappings.properties.url: invalid jq expression `.url.`"
+        ),
         "{err}"
     );
 }
@@ -124,8 +141,16 @@ fn invalid_jq_exits_2_naming_field_and_expression() {
 fn unknown_kind_and_bad_input_exit_2() {
     let out = run(MAPPING, "nope", "[]");
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("kind `nope` is not in"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("kind `nope` is not in"),
+        "{}",
+        stderr(&out)
+    );
     let out = run(MAPPING, "service", "[{not json");
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("not a JSON array or NDJSON"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not a JSON array or NDJSON"),
+        "{}",
+        stderr(&out)
+    );
 }

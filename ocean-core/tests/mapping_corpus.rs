@@ -3,7 +3,10 @@
 use ocean::mapping::{JqEngine, PortAppConfig};
 use std::path::Path;
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/ocean-mappings");
+const CORPUS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/corpus/ocean-mappings"
+);
 
 /// The one leaf in the corpus that is not jq (GitLab resolves it itself).
 const NOT_JQ: &[(&str, &str)] = &[("gitlab", "file://README.md")];
@@ -50,6 +53,14 @@ fn every_corpus_mapping_parses_and_its_jq_compiles() {
         }
     }
     assert!(files >= 49, "expected the 49 corpus files, found {files}");
-    assert!(expressions > 2000, "expected over 2000 jq leaves, found {expressions}");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        expressions > 2000,
+        "expected over 2000 jq leaves, found {expressions}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -79,14 +79,25 @@ fn jira_issue_maps_to_the_worked_output() {
            "assignee":"712020:00000000-0000-0000-0000-000000000002","reporter":"712020:00000000-0000-0000-0000-000000000001"}})
     );
     // Property and relation order follows the mapping.
-    let keys: Vec<_> = body["properties"].as_object().unwrap().keys().cloned().collect();
+    let keys: Vec<_> = body["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
     assert_eq!(keys[0], "url");
     assert_eq!(keys[9], "resolutionDate");
     assert_eq!(
         out.misconfigurations,
         BTreeMap::from([
-            ("properties.resolutionDate".to_owned(), ".fields.resolutiondate".to_owned()),
-            ("relations.parentIssue".to_owned(), ".fields.parent.key".to_owned()),
+            (
+                "properties.resolutionDate".to_owned(),
+                ".fields.resolutiondate".to_owned()
+            ),
+            (
+                "relations.parentIssue".to_owned(),
+                ".fields.parent.key".to_owned()
+            ),
         ])
     );
 }

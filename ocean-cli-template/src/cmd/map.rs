@@ -58,7 +58,9 @@ fn read_items(input: Option<&PathBuf>) -> anyhow::Result<Vec<Value>> {
     serde_json::Deserializer::from_str(&text)
         .into_iter::<Value>()
         .enumerate()
-        .map(|(i, v)| v.with_context(|| format!("input is not a JSON array or NDJSON (value {})", i + 1)))
+        .map(|(i, v)| {
+            v.with_context(|| format!("input is not a JSON array or NDJSON (value {})", i + 1))
+        })
         .collect()
 }
 

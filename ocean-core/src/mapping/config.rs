@@ -237,7 +237,12 @@ fn optional<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     get(map, key).filter(|v| !v.is_null())
 }
 
-fn bool_field(map: &Map<String, Value>, key: &str, path: &str, default: bool) -> Result<bool, ConfigError> {
+fn bool_field(
+    map: &Map<String, Value>,
+    key: &str,
+    path: &str,
+    default: bool,
+) -> Result<bool, ConfigError> {
     match optional(map, key) {
         None => Ok(default),
         Some(Value::Bool(b)) => Ok(*b),
@@ -270,7 +275,10 @@ impl PortAppConfig {
             None => defaults.entity_deletion_threshold,
             Some(v) => {
                 let t = v.as_f64().ok_or_else(|| {
-                    field_err("entityDeletionThreshold", format!("expected a number, got {}", describe(v)))
+                    field_err(
+                        "entityDeletionThreshold",
+                        format!("expected a number, got {}", describe(v)),
+                    )
                 })?;
                 if !(0.0..=1.0).contains(&t) {
                     return Err(field_err(
@@ -289,11 +297,19 @@ impl PortAppConfig {
                 .map(|(i, r)| ResourceConfig::from_value(r, &format!("resources[{i}]")))
                 .collect::<Result<_, _>>()?,
             Some(other) => {
-                return Err(field_err("resources", format!("expected a list, got {}", describe(other))));
+                return Err(field_err(
+                    "resources",
+                    format!("expected a list, got {}", describe(other)),
+                ));
             }
         };
         Ok(Self {
-            enable_merge_entity: bool_field(map, "enableMergeEntity", "", defaults.enable_merge_entity)?,
+            enable_merge_entity: bool_field(
+                map,
+                "enableMergeEntity",
+                "",
+                defaults.enable_merge_entity,
+            )?,
             delete_dependent_entities: bool_field(
                 map,
                 "deleteDependentEntities",
@@ -335,16 +351,27 @@ impl PortAppConfig {
     /// camelCase, with only the mapping keys that were set.
     pub fn to_request(&self) -> Value {
         let mut out = Map::new();
-        out.insert("deleteDependentEntities".into(), self.delete_dependent_entities.into());
+        out.insert(
+            "deleteDependentEntities".into(),
+            self.delete_dependent_entities.into(),
+        );
         out.insert(
             "createMissingRelatedEntities".into(),
             self.create_missing_related_entities.into(),
         );
         out.insert("enableMergeEntity".into(), self.enable_merge_entity.into());
-        out.insert("entityDeletionThreshold".into(), self.entity_deletion_threshold.into());
+        out.insert(
+            "entityDeletionThreshold".into(),
+            self.entity_deletion_threshold.into(),
+        );
         out.insert(
             "resources".into(),
-            Value::Array(self.resources.iter().map(ResourceConfig::to_value).collect()),
+            Value::Array(
+                self.resources
+                    .iter()
+                    .map(ResourceConfig::to_value)
+                    .collect(),
+            ),
         );
         Value::Object(out)
     }
@@ -367,12 +394,18 @@ impl ResourceConfig {
         let kind = match required(map, "kind", path)? {
             Value::String(s) => s.clone(),
             other => {
-                return Err(field_err(&join(path, "kind"), format!("expected a string, got {}", describe(other))));
+                return Err(field_err(
+                    &join(path, "kind"),
+                    format!("expected a string, got {}", describe(other)),
+                ));
             }
         };
         let selector_path = join(path, "selector");
         let selector_map = as_object(required(map, "selector", path)?, &selector_path)?;
-        let query = jq_leaf(required(selector_map, "query", &selector_path)?, &join(&selector_path, "query"))?;
+        let query = jq_leaf(
+            required(selector_map, "query", &selector_path)?,
+            &join(&selector_path, "query"),
+        )?;
         let extra = selector_map
             .iter()
             .filter(|(k, _)| k.as_str() != "query")
@@ -440,7 +473,8 @@ impl ResourceConfig {
         }
         let m = &self.port.entity.mappings;
         let prefix = "port.entity.mappings";
-        m.identifier.collect_jq(&format!("{prefix}.identifier"), &mut out);
+        m.identifier
+            .collect_jq(&format!("{prefix}.identifier"), &mut out);
         out.push((format!("{prefix}.blueprint"), m.blueprint.clone()));
         if let Some(t) = &m.title {
             out.push((format!("{prefix}.title"), t.clone()));
@@ -469,7 +503,10 @@ impl ResourceConfig {
             port.insert("itemsToParse".into(), expr.clone().into());
         }
         if self.port.items_to_parse_name != "item" {
-            port.insert("itemsToParseName".into(), self.port.items_to_parse_name.clone().into());
+            port.insert(
+                "itemsToParseName".into(),
+                self.port.items_to_parse_name.clone().into(),
+            );
         }
         if !self.port.items_to_parse_top_level_transform {
             port.insert("itemsToParseTopLevelTransform".into(), false.into());
@@ -508,7 +545,10 @@ impl MappingValue {
 impl SearchQueryMapping {
     fn from_value(v: &Value, path: &str) -> Result<Self, ConfigError> {
         let map = as_object(v, path)?;
-        let combinator = jq_leaf(required(map, "combinator", path)?, &join(path, "combinator"))?;
+        let combinator = jq_leaf(
+            required(map, "combinator", path)?,
+            &join(path, "combinator"),
+        )?;
         let rules_path = join(path, "rules");
         let rules = match required(map, "rules", path)? {
             Value::Array(items) => items
@@ -521,13 +561,27 @@ impl SearchQueryMapping {
                         return Self::from_value(r, &rule_path).map(SearchRuleMapping::Query);
                     }
                     Ok(SearchRuleMapping::Rule {
-                        property: jq_leaf(required(rule, "property", &rule_path)?, &join(&rule_path, "property"))?,
-                        operator: jq_leaf(required(rule, "operator", &rule_path)?, &join(&rule_path, "operator"))?,
-                        value: jq_leaf(required(rule, "value", &rule_path)?, &join(&rule_path, "value"))?,
+                        property: jq_leaf(
+                            required(rule, "property", &rule_path)?,
+                            &join(&rule_path, "property"),
+                        )?,
+                        operator: jq_leaf(
+                            required(rule, "operator", &rule_path)?,
+                            &join(&rule_path, "operator"),
+                        )?,
+                        value: jq_leaf(
+                            required(rule, "value", &rule_path)?,
+                            &join(&rule_path, "value"),
+                        )?,
                     })
                 })
                 .collect::<Result<_, _>>()?,
-            other => return Err(field_err(&rules_path, format!("expected a list, got {}", describe(other)))),
+            other => {
+                return Err(field_err(
+                    &rules_path,
+                    format!("expected a list, got {}", describe(other)),
+                ));
+            }
         };
         Ok(Self { combinator, rules })
     }
@@ -537,7 +591,11 @@ impl SearchQueryMapping {
         for (i, rule) in self.rules.iter().enumerate() {
             let rule_path = format!("{path}.rules[{i}]");
             match rule {
-                SearchRuleMapping::Rule { property, operator, value } => {
+                SearchRuleMapping::Rule {
+                    property,
+                    operator,
+                    value,
+                } => {
                     out.push((format!("{rule_path}.property"), property.clone()));
                     out.push((format!("{rule_path}.operator"), operator.clone()));
                     out.push((format!("{rule_path}.value"), value.clone()));
@@ -552,7 +610,11 @@ impl SearchQueryMapping {
             .rules
             .iter()
             .map(|r| match r {
-                SearchRuleMapping::Rule { property, operator, value } => {
+                SearchRuleMapping::Rule {
+                    property,
+                    operator,
+                    value,
+                } => {
                     serde_json::json!({"property": property, "operator": operator, "value": value})
                 }
                 SearchRuleMapping::Query(q) => q.to_value(),
@@ -565,10 +627,17 @@ impl SearchQueryMapping {
 impl EntityMapping {
     fn from_value(v: &Value, path: &str) -> Result<Self, ConfigError> {
         let map = as_object(v, path)?;
-        let identifier = MappingValue::from_value(required(map, "identifier", path)?, &join(path, "identifier"))?;
+        let identifier = MappingValue::from_value(
+            required(map, "identifier", path)?,
+            &join(path, "identifier"),
+        )?;
         let blueprint = jq_leaf(required(map, "blueprint", path)?, &join(path, "blueprint"))?;
-        let title = optional(map, "title").map(|t| jq_leaf(t, &join(path, "title"))).transpose()?;
-        let icon = optional(map, "icon").map(|t| jq_leaf(t, &join(path, "icon"))).transpose()?;
+        let title = optional(map, "title")
+            .map(|t| jq_leaf(t, &join(path, "title")))
+            .transpose()?;
+        let icon = optional(map, "icon")
+            .map(|t| jq_leaf(t, &join(path, "icon")))
+            .transpose()?;
         let team = optional(map, "team")
             .map(|t| MappingValue::from_value(t, &join(path, "team")))
             .transpose()?;
@@ -593,7 +662,9 @@ impl EntityMapping {
                 let obj = as_object(r, &r_path)?;
                 Some(
                     obj.iter()
-                        .map(|(k, v)| Ok((k.clone(), MappingValue::from_value(v, &join(&r_path, k))?)))
+                        .map(|(k, v)| {
+                            Ok((k.clone(), MappingValue::from_value(v, &join(&r_path, k))?))
+                        })
                         .collect::<Result<_, ConfigError>>()?,
                 )
             }
@@ -623,11 +694,17 @@ impl EntityMapping {
             out.insert("team".into(), t.to_value());
         }
         if let Some(props) = &self.properties {
-            let m: Map<String, Value> = props.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect();
+            let m: Map<String, Value> = props
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone().into()))
+                .collect();
             out.insert("properties".into(), Value::Object(m));
         }
         if let Some(rels) = &self.relations {
-            let m: Map<String, Value> = rels.iter().map(|(k, v)| (k.clone(), v.to_value())).collect();
+            let m: Map<String, Value> = rels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_value()))
+                .collect();
             out.insert("relations".into(), Value::Object(m));
         }
         Value::Object(out)
@@ -673,7 +750,10 @@ resources:
         let m = &r.port.entity.mappings;
         assert_eq!(m.identifier, MappingValue::Jq(".key".into()));
         assert_eq!(m.icon, None);
-        assert_eq!(m.properties.as_ref().unwrap()[0], ("status".into(), ".fields.status.name".into()));
+        assert_eq!(
+            m.properties.as_ref().unwrap()[0],
+            ("status".into(), ".fields.status.name".into())
+        );
     }
 
     #[test]
@@ -701,7 +781,11 @@ resources:
     #[test]
     fn rejects_threshold_out_of_range() {
         let err = PortAppConfig::from_value(&json!({"entityDeletionThreshold": 1.5})).unwrap_err();
-        assert!(err.to_string().starts_with("entityDeletionThreshold: expected a number between 0 and 1"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("entityDeletionThreshold: expected a number between 0 and 1"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -712,7 +796,10 @@ resources:
             .unwrap()
             .remove("identifier");
         let err = PortAppConfig::from_value(&v).unwrap_err();
-        assert_eq!(err.to_string(), "resources[0].port.entity.mappings.identifier: missing");
+        assert_eq!(
+            err.to_string(),
+            "resources[0].port.entity.mappings.identifier: missing"
+        );
     }
 
     #[test]
@@ -726,7 +813,8 @@ resources:
 
     #[test]
     fn invalid_jq_is_reported_with_path_and_expression() {
-        let c = PortAppConfig::parse(&JIRA.replace(".fields.status.name", ".fields.status.")).unwrap();
+        let c =
+            PortAppConfig::parse(&JIRA.replace(".fields.status.name", ".fields.status.")).unwrap();
         let err = c.validate_jq(&JqEngine::default()).unwrap_err();
         match err {
             ConfigError::InvalidJq { path, expr, .. } => {
@@ -748,14 +836,23 @@ resources:
         }]}))
         .unwrap();
         let req = c.to_request();
-        assert_eq!(req["resources"][0]["port"]["entity"]["mappings"]["identifier"]["rules"][0]["value"], json!(".name"));
-        assert_eq!(req["resources"][0]["port"]["entity"]["mappings"]["properties"], json!({}));
+        assert_eq!(
+            req["resources"][0]["port"]["entity"]["mappings"]["identifier"]["rules"][0]["value"],
+            json!(".name")
+        );
+        assert_eq!(
+            req["resources"][0]["port"]["entity"]["mappings"]["properties"],
+            json!({})
+        );
         assert_eq!(req["enableMergeEntity"], json!(true));
         assert_eq!(PortAppConfig::from_value(&req).unwrap(), c);
     }
 
     #[test]
     fn invalid_yaml_is_a_syntax_error() {
-        assert!(matches!(PortAppConfig::parse("resources: [\n  - kind: x\n"), Err(ConfigError::Syntax(_))));
+        assert!(matches!(
+            PortAppConfig::parse("resources: [\n  - kind: x\n"),
+            Err(ConfigError::Syntax(_))
+        ));
     }
 }

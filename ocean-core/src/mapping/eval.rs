@@ -147,7 +147,10 @@ impl CompiledSearch {
             })
             .collect();
         let mut m = Map::with_capacity(2);
-        m.insert("combinator".into(), self.combinator.eval(input, misconfigured));
+        m.insert(
+            "combinator".into(),
+            self.combinator.eval(input, misconfigured),
+        );
         m.insert("rules".into(), Value::Array(rules));
         Value::Object(m)
     }
@@ -175,7 +178,10 @@ impl CompiledMapping {
             blueprint: Field::new(engine, "blueprint", &m.blueprint),
             title: m.title.as_deref().map(|t| Field::new(engine, "title", t)),
             icon: m.icon.as_deref().map(|t| Field::new(engine, "icon", t)),
-            team: m.team.as_ref().map(|t| CompiledValue::new(engine, "team", t)),
+            team: m
+                .team
+                .as_ref()
+                .map(|t| CompiledValue::new(engine, "team", t)),
             properties: m.properties.as_ref().map(|props| {
                 props
                     .iter()
@@ -196,7 +202,11 @@ impl CompiledMapping {
     }
 
     /// Maps one converted item: the entity when identifier and blueprint are truthy.
-    fn map(&self, input: &JqInput<'_>, misconfigured: &mut Vec<(String, String)>) -> Option<Entity> {
+    fn map(
+        &self,
+        input: &JqInput<'_>,
+        misconfigured: &mut Vec<(String, String)>,
+    ) -> Option<Entity> {
         let identifier = self.identifier.eval(input, misconfigured);
         let blueprint = self.blueprint.eval(input, misconfigured);
         let title = self.title.as_ref().map(|f| f.eval(input, misconfigured));
@@ -320,7 +330,9 @@ impl MappingOutcome {
     /// and the number of skipped items.
     pub fn log_issues(&self, kind: &str, required: Option<&BTreeSet<String>>) {
         for (path, expr) in &self.misconfigurations {
-            let message = format!("Unable to find valid data for: '{path}': {expr} (null, missing, or misconfigured)");
+            let message = format!(
+                "Unable to find valid data for: '{path}': {expr} (null, missing, or misconfigured)"
+            );
             if required.is_some_and(|r| r.contains(path)) {
                 tracing::error!(kind, field = %path, pattern = %expr, "{message}");
             } else {

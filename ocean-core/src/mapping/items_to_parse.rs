@@ -132,17 +132,26 @@ mod tests {
 
     #[test]
     fn delete_target_follows_ocean_extraction_rules() {
-        assert_eq!(delete_target(".file.content"), Some(vec![key("file"), key("content")]));
+        assert_eq!(
+            delete_target(".file.content"),
+            Some(vec![key("file"), key("content")])
+        );
         assert_eq!(
             delete_target("(. as $all | .file.content // {})"),
             Some(vec![key("file"), key("content")])
         );
-        assert_eq!(delete_target(".[0].key"), Some(vec![PathStep::Index(0), key("key")]));
+        assert_eq!(
+            delete_target(".[0].key"),
+            Some(vec![PathStep::Index(0), key("key")])
+        );
         assert_eq!(delete_target(".a | .b"), Some(vec![key("a")]));
         assert_eq!(delete_target("$items"), None);
         assert_eq!(delete_target("."), None);
         assert_eq!(delete_target("(.x"), None);
-        assert_eq!(delete_target(r#".fields."sub tasks""#), Some(vec![key("fields"), key("sub tasks")]));
+        assert_eq!(
+            delete_target(r#".fields."sub tasks""#),
+            Some(vec![key("fields"), key("sub tasks")])
+        );
     }
 
     #[test]

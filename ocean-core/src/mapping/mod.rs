@@ -9,7 +9,7 @@ pub use config::{
     ConfigError, EntityConfig, EntityMapping, MappingValue, PortAppConfig, PortResourceConfig,
     ResourceConfig, SearchQueryMapping, SearchRuleMapping, Selector,
 };
-pub use jq::{JqEngine, JqError, JqInput, JqOptions, JqProgram};
 pub use eval::{
     CompiledMapping, CompiledResource, FilteredOut, ItemFailure, MappingOutcome, required_fields,
 };
+pub use jq::{JqEngine, JqError, JqInput, JqOptions, JqProgram};

@@ -33,7 +33,10 @@ fn parse_items_maps_a_passing_item() {
     );
     let out = r.map_batch(&[json!({"foo": "bar"})], false);
     assert_eq!(out.entities.len(), 1);
-    assert_eq!(out.entities[0].properties.as_ref().unwrap()["foo"], json!("bar"));
+    assert_eq!(
+        out.entities[0].properties.as_ref().unwrap()["foo"],
+        json!("bar")
+    );
     assert!(out.failures.is_empty());
     assert!(out.misconfigurations.is_empty());
 }
@@ -66,7 +69,10 @@ fn failing_expression_gives_null_and_a_misconfiguration() {
         "true",
     );
     let out = r.map_batch(&[json!({"id": "1", "foo": {"bar": "baz"}})], false);
-    assert_eq!(out.entities[0].properties.as_ref().unwrap()["tier"], Value::Null);
+    assert_eq!(
+        out.entities[0].properties.as_ref().unwrap()["tier"],
+        Value::Null
+    );
     assert_eq!(out.misconfigurations["properties.tier"], ".foo.bar.");
 }
 
@@ -78,7 +84,10 @@ fn double_quoted_literal_and_single_quote_rewrite() {
                "properties": {"end": ".organization + '/'", "start": "'/' + .organization"}}),
         "true",
     );
-    let out = r.map_batch(&[json!({"organization": "port", "repository": "ocean"})], false);
+    let out = r.map_batch(
+        &[json!({"organization": "port", "repository": "ocean"})],
+        false,
+    );
     let e = entity_json(&out.entities[0]);
     assert_eq!(e["identifier"], json!("port/ocean"));
     assert_eq!(e["blueprint"], json!("shalom"));
@@ -106,25 +115,47 @@ fn invalid_or_empty_selector_is_a_per_item_failure() {
     let r = resource(json!({"identifier": ".foo", "blueprint": "\"b\""}), ".foo.");
     let out = r.map_batch(&[json!({"foo": "bar"})], false);
     assert_eq!(out.failures.len(), 1);
-    assert!(out.failures[0].message.contains(".foo."), "{}", out.failures[0].message);
+    assert!(
+        out.failures[0].message.contains(".foo."),
+        "{}",
+        out.failures[0].message
+    );
     let r = resource(json!({"identifier": ".foo", "blueprint": "\"b\""}), "empty");
     let out = r.map_batch(&[json!({"foo": "bar"})], false);
-    assert!(out.failures[0].message.contains("got value:null of type: null"));
+    assert!(
+        out.failures[0]
+            .message
+            .contains("got value:null of type: null")
+    );
 }
 
 #[test]
 fn first_output_wins_and_no_match_is_null() {
     // A18, A19, C74
     let expr = r#".parameters[] | select(.name == "x") | .value"#;
-    let r = resource(json!({"identifier": "\"i\"", "blueprint": "\"b\"", "properties": {"v": expr}}), "true");
+    let r = resource(
+        json!({"identifier": "\"i\"", "blueprint": "\"b\"", "properties": {"v": expr}}),
+        "true",
+    );
     let items = [
         json!({"parameters": [{"name": "x", "value": "parameter_value"}]}),
         json!({"parameters": [{"name": "x", "value": "another_value"}, {"name": "x", "value": "second"}]}),
         json!({"parameters": [{"name": "y", "value": "nope"}]}),
     ];
     let out = r.map_batch(&items, false);
-    let values: Vec<_> = out.entities.iter().map(|e| e.properties.as_ref().unwrap()["v"].clone()).collect();
-    assert_eq!(values, vec![json!("parameter_value"), json!("another_value"), Value::Null]);
+    let values: Vec<_> = out
+        .entities
+        .iter()
+        .map(|e| e.properties.as_ref().unwrap()["v"].clone())
+        .collect();
+    assert_eq!(
+        values,
+        vec![
+            json!("parameter_value"),
+            json!("another_value"),
+            Value::Null
+        ]
+    );
     assert_eq!(out.misconfigurations["properties.v"], expr);
 }
 
@@ -137,7 +168,10 @@ fn a_list_is_returned_whole() {
         "true",
     );
     let out = r.map_batch(&[json!({"tags": ["a", "b"], "contributors": [{"role": "dev", "name": "Bob"}, {"role": "owner", "name": "Alice"}]})], false);
-    assert_eq!(entity_json(&out.entities[0])["properties"], json!({"tags": ["a", "b"], "owner": "Alice"}));
+    assert_eq!(
+        entity_json(&out.entities[0])["properties"],
+        json!({"tags": ["a", "b"], "owner": "Alice"})
+    );
 }
 
 #[test]
@@ -148,7 +182,13 @@ fn misconfigurations_are_the_union_over_items() {
             "description": ".bazbar", "url": ".foobar", "defaultBranch": ".bar.baz"}}),
         "true",
     );
-    let out = r.map_batch(&[json!({"ark": "a", "bazbar": "d"}), json!({"foobar": "u", "bar": {"baz": "main"}})], false);
+    let out = r.map_batch(
+        &[
+            json!({"ark": "a", "bazbar": "d"}),
+            json!({"foobar": "u", "bar": {"baz": "main"}}),
+        ],
+        false,
+    );
     assert_eq!(
         out.misconfigurations,
         BTreeMap::from([
@@ -166,7 +206,13 @@ fn misconfigurations_are_the_union_over_items() {
 fn empty_identifier_skips_without_misconfiguration_but_null_records_it() {
     // A24, A27
     let r = resource(json!({"identifier": ".foo", "blueprint": ".bar"}), "true");
-    let out = r.map_batch(&[json!({"foo": "", "bar": "b"}), json!({"foo": "x", "bar": ""})], false);
+    let out = r.map_batch(
+        &[
+            json!({"foo": "", "bar": "b"}),
+            json!({"foo": "x", "bar": ""}),
+        ],
+        false,
+    );
     assert!(out.entities.is_empty());
     assert_eq!(out.skipped, 2);
     assert!(out.misconfigurations.is_empty());
@@ -188,14 +234,23 @@ fn falsy_values_other_than_null_are_not_misconfigurations() {
     );
     let out = r.map_batch(&[json!({"f": false, "z": 0, "s": "", "a": []})], false);
     assert!(out.misconfigurations.is_empty());
-    assert_eq!(entity_json(&out.entities[0])["properties"], json!({"f": false, "z": 0, "s": "", "a": []}));
+    assert_eq!(
+        entity_json(&out.entities[0])["properties"],
+        json!({"f": false, "z": 0, "s": "", "a": []})
+    );
 }
 
 #[test]
 fn selector_false_skips_mapping_unless_parse_all() {
     // B52, B54, C84, C85, A33, A34
-    let r = resource(json!({"identifier": ".id", "blueprint": "\"b\""}), r#".status == "active""#);
-    let items = [json!({"id": "1", "status": "active"}), json!({"id": "2", "status": "off"})];
+    let r = resource(
+        json!({"identifier": ".id", "blueprint": "\"b\""}),
+        r#".status == "active""#,
+    );
+    let items = [
+        json!({"id": "1", "status": "active"}),
+        json!({"id": "2", "status": "off"}),
+    ];
     let out = r.map_batch(&items, false);
     assert_eq!(out.entities.len(), 1);
     assert_eq!(out.filtered_out.count, 1);
@@ -205,15 +260,24 @@ fn selector_false_skips_mapping_unless_parse_all() {
     let out = r.map_batch(&items, true);
     assert_eq!(out.entities.len(), 1);
     assert_eq!(out.filtered_out.count, 1);
-    assert_eq!(entity_json(&out.filtered_out.entities[0]), json!({"identifier": "2", "blueprint": "b"}));
+    assert_eq!(
+        entity_json(&out.filtered_out.entities[0]),
+        json!({"identifier": "2", "blueprint": "b"})
+    );
 }
 
 #[test]
 fn only_keys_in_the_mapping_are_emitted() {
     // B51, §1.3
-    let r = resource(json!({"identifier": ".foo", "blueprint": "\"b\"", "properties": {}}), "true");
+    let r = resource(
+        json!({"identifier": ".foo", "blueprint": "\"b\"", "properties": {}}),
+        "true",
+    );
     let out = r.map_batch(&[json!({"foo": "bar"})], false);
-    assert_eq!(entity_json(&out.entities[0]), json!({"identifier": "bar", "blueprint": "b", "properties": {}}));
+    assert_eq!(
+        entity_json(&out.entities[0]),
+        json!({"identifier": "bar", "blueprint": "b", "properties": {}})
+    );
 }
 
 #[test]
@@ -270,7 +334,10 @@ fn items_to_parse_without_a_path_keeps_the_parent() {
     let out = r2.map_batch(&[json!({"a": "x", "b": "y", "name": "p"})], false);
     let ids: Vec<_> = out.entities.iter().map(|e| e.identifier.clone()).collect();
     assert_eq!(ids, vec![json!("x"), json!("y")]);
-    assert_eq!(out.entities[0].properties.as_ref().unwrap()["n"], json!("p"));
+    assert_eq!(
+        out.entities[0].properties.as_ref().unwrap()["n"],
+        json!("p")
+    );
 }
 
 #[test]
@@ -283,13 +350,20 @@ fn items_to_parse_that_is_not_a_list_fails_the_item() {
     let out = r.map_batch(&[json!({"a": "text"}), json!({"a": [1]}), json!({})], false);
     assert_eq!(out.failures.len(), 1);
     assert_eq!(out.failures[0].index, 0);
-    assert!(out.failures[0].message.contains("must yield a list, got string"));
+    assert!(
+        out.failures[0]
+            .message
+            .contains("must yield a list, got string")
+    );
     assert_eq!(out.entities.len(), 1);
 }
 
 #[test]
 fn parallel_mapping_keeps_input_order() {
-    let r = resource(json!({"identifier": ".id | tostring", "blueprint": "\"b\""}), ".id % 3 != 0");
+    let r = resource(
+        json!({"identifier": ".id | tostring", "blueprint": "\"b\""}),
+        ".id % 3 != 0",
+    );
     let items: Vec<Value> = (0..500).map(|i| json!({"id": i})).collect();
     let seq = r.map_batch(&items, false);
     let par = r.map_batch_parallel(&items, false);
@@ -315,7 +389,10 @@ fn required_fields_come_from_the_blueprint() {
 
 #[test]
 fn mapping_recursion_fails_the_field_not_the_process() {
-    let r = resource(json!({"identifier": "def f: 1 + f; f", "blueprint": "\"b\""}), "true");
+    let r = resource(
+        json!({"identifier": "def f: 1 + f; f", "blueprint": "\"b\""}),
+        "true",
+    );
     let out = r.map_batch_parallel(&[json!({})], false);
     assert_eq!(out.misconfigurations["identifier"], "def f: 1 + f; f");
 }

@@ -115,6 +115,8 @@ struct ProgramInner {
     constant: Option<Result<Option<Value>, JqError>>,
     /// A plain path (`.a.b[0]`), evaluated on the JSON directly without jaq.
     fast_path: Option<fastpath::FastPath>,
+    /// The only parts of the input the program reads, when that is known.
+    projection: Option<fastpath::Projection>,
 }
 
 /// A compiled jq program: cheap to clone, shareable across threads.
@@ -180,7 +182,10 @@ impl JqProgram {
                 message,
             });
         }
-        self.first_val(input.val())
+        match &self.inner.projection {
+            Some(projection) => self.first_val(projection.project(input.json)),
+            None => self.first_val(input.val()),
+        }
     }
 
     /// All outputs, up to the first error (which is returned instead).
@@ -220,7 +225,8 @@ impl JqProgram {
         match &self.inner.env {
             None => Vec::new(),
             Some(env) => {
-                let mut map = jaq_json::Map::with_capacity_and_hasher(env.len(), Default::default());
+                let mut map =
+                    jaq_json::Map::with_capacity_and_hasher(env.len(), Default::default());
                 for (k, v) in env {
                     map.insert(Val::from(k.clone()), Val::from(v.clone()));
                 }
@@ -356,6 +362,7 @@ impl JqEngine {
             .map_err(|errs| fail(parse_errors(&errs, &code)))?;
         let constant = rewrite::is_constant(&term);
         let fast_path = fastpath::FastPath::of(&term);
+        let projection = fastpath::Projection::of(&term);
 
         let arena = Arena::default();
         let mut rewriter = rewrite::Rewriter::new(code.as_str(), &arena);
@@ -414,6 +421,7 @@ impl JqEngine {
                 env,
                 constant: None,
                 fast_path,
+                projection,
             }),
         };
         if constant {
@@ -443,19 +451,13 @@ fn lex_errors(errs: &[jaq_core::load::lex::Error<&str>], code: &str) -> String {
                 Expect::Unicode => "4-digit hexadecimal code point",
                 _ => "token",
             };
-            format!(
-                "expected {expected} at column {}",
-                column(code, found)
-            )
+            format!("expected {expected} at column {}", column(code, found))
         })
         .collect::<Vec<_>>()
         .join("; ")
 }
 
-fn parse_errors(
-    errs: &[jaq_core::load::parse::TError<'_, &str>],
-    code: &str,
-) -> String {
+fn parse_errors(errs: &[jaq_core::load::parse::TError<'_, &str>], code: &str) -> String {
     errs.iter()
         .map(|(expect, found)| match found {
             Some(token) => format!(

@@ -44,7 +44,8 @@ fn json_of(v: &Val) -> String {
 }
 
 fn base64d(v: &Val) -> ValR<Val> {
-    let s = str_of(v).ok_or_else(|| Error::str(format!("{} cannot be base64-decoded", type_name(v))))?;
+    let s = str_of(v)
+        .ok_or_else(|| Error::str(format!("{} cannot be base64-decoded", type_name(v))))?;
     let trimmed = s.trim_end_matches('=');
     BASE64_LENIENT
         .decode(trimmed)
@@ -78,7 +79,10 @@ fn base32d(v: &Val) -> ValR<Val> {
     let (mut acc, mut nbits) = (0u64, 0u32);
     for c in s.bytes().filter(|c| *c != b'=') {
         let Some(idx) = BASE32_ALPHABET.iter().position(|a| *a == c) else {
-            return Err(Error::str(format!("{} is not valid base32 data", json_of(v))));
+            return Err(Error::str(format!(
+                "{} is not valid base32 data",
+                json_of(v)
+            )));
         };
         acc = (acc << 5) | idx as u64;
         nbits += 5;
@@ -106,7 +110,10 @@ fn csv(v: &Val) -> ValR<Val> {
     for item in row_items(v, "csv")? {
         cells.push(match &item {
             Val::TStr(_) | Val::BStr(_) => {
-                format!("\"{}\"", str_of(&item).unwrap_or_default().replace('"', "\"\""))
+                format!(
+                    "\"{}\"",
+                    str_of(&item).unwrap_or_default().replace('"', "\"\"")
+                )
             }
             Val::Num(_) | Val::Bool(_) => to_jq_string(&item),
             Val::Null => String::new(),
@@ -155,7 +162,10 @@ fn sh(v: &Val) -> ValR<Val> {
     for item in &items {
         words.push(match item {
             Val::TStr(_) | Val::BStr(_) => {
-                format!("'{}'", str_of(item).unwrap_or_default().replace('\'', "'\\''"))
+                format!(
+                    "'{}'",
+                    str_of(item).unwrap_or_default().replace('\'', "'\\''")
+                )
             }
             Val::Arr(_) | Val::Obj(_) => {
                 return Err(Error::str(format!(
@@ -187,7 +197,11 @@ fn join(input: &Val, sep: &Val) -> ValR<Val> {
         return Ok(Val::from(String::new()));
     }
     let sep = str_of(sep).ok_or_else(|| {
-        Error::str(format!("{} ({}) cannot be added to a string", type_name(sep), json_of(sep)))
+        Error::str(format!(
+            "{} ({}) cannot be added to a string",
+            type_name(sep),
+            json_of(sep)
+        ))
     })?;
     let mut out = String::new();
     for (i, item) in items.iter().enumerate() {
@@ -223,7 +237,9 @@ fn split(input: &Val, sep: &Val) -> ValR<Val> {
     let parts: Vec<Val> = if sep.is_empty() {
         s.chars().map(|c| Val::from(c.to_string())).collect()
     } else {
-        s.split(sep.as_str()).map(|p| Val::from(p.to_owned())).collect()
+        s.split(sep.as_str())
+            .map(|p| Val::from(p.to_owned()))
+            .collect()
     };
     Ok(parts.into_iter().collect())
 }
@@ -231,18 +247,40 @@ fn split(input: &Val, sep: &Val) -> ValR<Val> {
 /// The native filters the compat prelude relies on.
 pub(crate) fn funs() -> impl Iterator<Item = Fun<Data>> {
     let list: [Filter<RunPtr<Data>>; 13] = [
-        ("__ocean_join", v(1), |cv| unary(cv, |x, sep| join(&x, &sep))),
-        ("__ocean_split", v(1), |cv| unary(cv, |x, sep| split(&x, &sep))),
-        ("__ocean_type", v(0), |cv| ok(Val::from(type_name(&cv.1).to_owned()))),
-        ("__ocean_tostring", v(0), |cv| ok(Val::from(to_jq_string(&cv.1)))),
+        ("__ocean_join", v(1), |cv| {
+            unary(cv, |x, sep| join(&x, &sep))
+        }),
+        ("__ocean_split", v(1), |cv| {
+            unary(cv, |x, sep| split(&x, &sep))
+        }),
+        ("__ocean_type", v(0), |cv| {
+            ok(Val::from(type_name(&cv.1).to_owned()))
+        }),
+        ("__ocean_tostring", v(0), |cv| {
+            ok(Val::from(to_jq_string(&cv.1)))
+        }),
         ("__ocean_tojson", v(0), |cv| ok(Val::from(json_of(&cv.1)))),
-        ("__ocean_base64d", v(0), |cv| box_once(base64d(&cv.1).map_err(Into::into))),
-        ("__ocean_base32", v(0), |cv| box_once(base32(&cv.1).map_err(Into::into))),
-        ("__ocean_base32d", v(0), |cv| box_once(base32d(&cv.1).map_err(Into::into))),
-        ("__ocean_csv", v(0), |cv| box_once(csv(&cv.1).map_err(Into::into))),
-        ("__ocean_tsv", v(0), |cv| box_once(tsv(&cv.1).map_err(Into::into))),
-        ("__ocean_sh", v(0), |cv| box_once(sh(&cv.1).map_err(Into::into))),
-        ("__ocean_stack_ok", v(0), |_| ok(Val::Bool(stack::within_budget()))),
+        ("__ocean_base64d", v(0), |cv| {
+            box_once(base64d(&cv.1).map_err(Into::into))
+        }),
+        ("__ocean_base32", v(0), |cv| {
+            box_once(base32(&cv.1).map_err(Into::into))
+        }),
+        ("__ocean_base32d", v(0), |cv| {
+            box_once(base32d(&cv.1).map_err(Into::into))
+        }),
+        ("__ocean_csv", v(0), |cv| {
+            box_once(csv(&cv.1).map_err(Into::into))
+        }),
+        ("__ocean_tsv", v(0), |cv| {
+            box_once(tsv(&cv.1).map_err(Into::into))
+        }),
+        ("__ocean_sh", v(0), |cv| {
+            box_once(sh(&cv.1).map_err(Into::into))
+        }),
+        ("__ocean_stack_ok", v(0), |_| {
+            ok(Val::Bool(stack::within_budget()))
+        }),
         ("__ocean_recursion_error", v(0), |_| {
             err(format!(
                 "recursion deeper than the mapping stack budget ({} KiB) allows",

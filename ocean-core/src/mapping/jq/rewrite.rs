@@ -253,7 +253,9 @@ fn calls(t: &Term<&str>, name: &str) -> bool {
         Term::Fold(_, xs, _, args) => calls(xs, name) || args.iter().any(|a| calls(a, name)),
         Term::TryCatch(t, c) => calls(t, name) || c.as_ref().is_some_and(|c| calls(c, name)),
         Term::IfThenElse(branches, els) => {
-            branches.iter().any(|(c, t)| calls(c, name) || calls(t, name))
+            branches
+                .iter()
+                .any(|(c, t)| calls(c, name) || calls(t, name))
                 || els.as_ref().is_some_and(|e| calls(e, name))
         }
         Term::Def(defs, t) => defs.iter().any(|d| calls(&d.body, name)) || calls(t, name),
@@ -297,7 +299,9 @@ pub(crate) fn guard_term(t: T<'_>) -> T<'_> {
             defs.into_iter().map(guard_recursion).collect(),
             Box::new(guard_term(*rest)),
         ),
-        Term::BinOp(l, op, r) => Term::BinOp(Box::new(guard_term(*l)), op, Box::new(guard_term(*r))),
+        Term::BinOp(l, op, r) => {
+            Term::BinOp(Box::new(guard_term(*l)), op, Box::new(guard_term(*r)))
+        }
         Term::IfThenElse(branches, els) => Term::IfThenElse(
             branches
                 .into_iter()
@@ -305,9 +309,10 @@ pub(crate) fn guard_term(t: T<'_>) -> T<'_> {
                 .collect(),
             els.map(|e| Box::new(guard_term(*e))),
         ),
-        Term::TryCatch(t, c) => {
-            Term::TryCatch(Box::new(guard_term(*t)), c.map(|c| Box::new(guard_term(*c))))
-        }
+        Term::TryCatch(t, c) => Term::TryCatch(
+            Box::new(guard_term(*t)),
+            c.map(|c| Box::new(guard_term(*c))),
+        ),
         Term::Label(l, t) => Term::Label(l, Box::new(guard_term(*t))),
         Term::Neg(t) => Term::Neg(Box::new(guard_term(*t))),
         Term::Arr(inner) => Term::Arr(inner.map(|t| Box::new(guard_term(*t)))),
@@ -354,7 +359,9 @@ pub(crate) fn is_constant(t: &Term<&str>) -> bool {
                 && is_constant(r)
         }
         Term::IfThenElse(branches, els) => {
-            branches.iter().all(|(c, t)| is_constant(c) && is_constant(t))
+            branches
+                .iter()
+                .all(|(c, t)| is_constant(c) && is_constant(t))
                 && els.as_ref().is_none_or(|e| is_constant(e))
         }
         Term::Call(name, args) => PURE_BUILTINS.contains(name) && args.iter().all(is_constant),
@@ -372,8 +379,14 @@ mod tests {
             rewrite_single_quotes(".organization + '/' + .repository"),
             ".organization + \"/\" + .repository"
         );
-        assert_eq!(rewrite_single_quotes(".organization + '/'"), ".organization + \"/\"");
-        assert_eq!(rewrite_single_quotes("'/' + .organization"), "\"/\" + .organization");
+        assert_eq!(
+            rewrite_single_quotes(".organization + '/'"),
+            ".organization + \"/\""
+        );
+        assert_eq!(
+            rewrite_single_quotes("'/' + .organization"),
+            "\"/\" + .organization"
+        );
         assert_eq!(rewrite_single_quotes("\"shalom\""), "\"shalom\"");
         assert_eq!(
             rewrite_single_quotes(".name != 'x' and .t == 'Bug'"),

@@ -35,7 +35,10 @@ fn compile_error_names_expression_and_problem() {
     let err = JqEngine::default().compile(".foo.").unwrap_err();
     assert!(matches!(&err, JqError::Compile { expr, .. } if expr == ".foo."));
     let err = JqEngine::default().compile("nosuchfn(1)").unwrap_err();
-    assert!(err.to_string().contains("nosuchfn/1 is not defined"), "{err}");
+    assert!(
+        err.to_string().contains("nosuchfn/1 is not defined"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -72,7 +75,10 @@ fn integral_results_print_as_integers() {
 #[test]
 fn slicing_null_gives_null() {
     assert_eq!(one(".sha[0:7]", json!({})), json!(null));
-    assert_eq!(one(".sha[0:7]", json!({"sha": "abcdef123456"})), json!("abcdef1"));
+    assert_eq!(
+        one(".sha[0:7]", json!({"sha": "abcdef123456"})),
+        json!("abcdef1")
+    );
     assert_eq!(one(".[:3]", json!([1, 2, 3, 4])), json!([1, 2, 3]));
     assert_eq!(one(".[-2:]", json!("hello")), json!("lo"));
     assert_eq!(one("[.[]]", json!([1, 2])), json!([1, 2]));
@@ -81,7 +87,10 @@ fn slicing_null_gives_null() {
 #[test]
 fn join_follows_jq_18() {
     assert_eq!(one(r#"join(",")"#, json!(["a", null, "c"])), json!("a,,c"));
-    assert_eq!(one(r#"join(",")"#, json!([1, true, "a"])), json!("1,true,a"));
+    assert_eq!(
+        one(r#"join(",")"#, json!([1, true, "a"])),
+        json!("1,true,a")
+    );
     assert_eq!(one(r#"join(",")"#, json!([])), json!(""));
     assert!(eval(r#"join(",")"#, json!([[1]])).is_err());
 }
@@ -90,7 +99,10 @@ fn join_follows_jq_18() {
 fn jira_url_expression_maps() {
     let issue = json!({"self": "https://api.atlassian.com/rest/api/3/issue/1", "key": "SEC-1"});
     assert_eq!(
-        one(r#"(.self | split("/") | .[:3] | join("/")) + "/browse/" + .key"#, issue),
+        one(
+            r#"(.self | split("/") | .[:3] | join("/")) + "/browse/" + .key"#,
+            issue
+        ),
         json!("https://api.atlassian.com/browse/SEC-1")
     );
 }
@@ -104,10 +116,16 @@ fn base64d_accepts_unpadded_input() {
 
 #[test]
 fn text_formats_match_jq() {
-    assert_eq!(one("@csv", json!([1, "a\"b", null, true, 1.5])), json!(r#"1,"a""b",,true,1.5"#));
+    assert_eq!(
+        one("@csv", json!([1, "a\"b", null, true, 1.5])),
+        json!(r#"1,"a""b",,true,1.5"#)
+    );
     assert_eq!(one("@tsv", json!([1, "a\tb", null])), json!("1\ta\\tb\t"));
     assert_eq!(one("@sh", json!([1, "a b"])), json!("1 'a b'"));
-    assert_eq!(one("@html", json!("<&>'\"")), json!("&lt;&amp;&gt;&apos;&quot;"));
+    assert_eq!(
+        one("@html", json!("<&>'\"")),
+        json!("&lt;&amp;&gt;&apos;&quot;")
+    );
     assert_eq!(one("@uri", json!("ü é/?")), json!("%C3%BC%20%C3%A9%2F%3F"));
     assert_eq!(one(r#"@json "x\(1 + 1.0)""#, json!(null)), json!("x2"));
     assert_eq!(one("@text", json!([1])), json!("[1]"));
@@ -128,51 +146,126 @@ fn trimstr_errors_on_non_strings_like_jq_18() {
 fn env_access_follows_the_option() {
     // PATH is set for every test process.
     let with = JqEngine::new(JqOptions { allow_env: true });
-    assert_eq!(with.compile("$ENV | has(\"PATH\")").unwrap().first(&json!(null)).unwrap(), Some(json!(true)));
-    assert_eq!(with.compile("env | has(\"PATH\")").unwrap().first(&json!(null)).unwrap(), Some(json!(true)));
+    assert_eq!(
+        with.compile("$ENV | has(\"PATH\")")
+            .unwrap()
+            .first(&json!(null))
+            .unwrap(),
+        Some(json!(true))
+    );
+    assert_eq!(
+        with.compile("env | has(\"PATH\")")
+            .unwrap()
+            .first(&json!(null))
+            .unwrap(),
+        Some(json!(true))
+    );
     let without = JqEngine::new(JqOptions { allow_env: false });
-    assert_eq!(without.compile("$ENV").unwrap().first(&json!(null)).unwrap(), Some(json!({})));
-    assert_eq!(without.compile("env").unwrap().first(&json!(null)).unwrap(), Some(json!({})));
+    assert_eq!(
+        without
+            .compile("$ENV")
+            .unwrap()
+            .first(&json!(null))
+            .unwrap(),
+        Some(json!({}))
+    );
+    assert_eq!(
+        without.compile("env").unwrap().first(&json!(null)).unwrap(),
+        Some(json!({}))
+    );
 }
 
 #[test]
 fn builtins_port_mappings_use() {
-    assert_eq!(one("$__loc__", json!(null)), json!({"file": "<top-level>", "line": 1}));
+    assert_eq!(
+        one("$__loc__", json!(null)),
+        json!({"file": "<top-level>", "line": 1})
+    );
     assert!(eval("[limit(-1; 1, 2)]", json!(null)).is_err());
     assert_eq!(one("[limit(2; 1, 2, 3)]", json!(null)), json!([1, 2]));
     assert_eq!(one(r#"indices(",")"#, json!("a,b,c")), json!([1, 3]));
-    assert_eq!(one(r#"[splits(", *")]"#, json!("a, b,c")), json!(["a", "b", "c"]));
-    assert_eq!(one(r#"map(select(.q | IN("VW", "SVW"))) | map(.k)"#,
-        json!([{"q": "VW", "k": 1}, {"q": "X", "k": 2}, {"q": "SVW", "k": 3}])), json!([1, 3]));
-    assert_eq!(one("INDEX(.id)", json!([{"id": 1}, {"id": 2}])), json!({"1": {"id": 1}, "2": {"id": 2}}));
-    assert_eq!(one("[leaf_paths]", json!({"a": [1, {"b": 2}]})), json!([["a", 0], ["a", 1, "b"]]));
-    assert_eq!(one(r#"getpath(["a", "b"])"#, json!({"a": {"b": 3}})), json!(3));
-    assert_eq!(one("[tostream]", json!({"a": [1]})), json!([[["a", 0], 1], [["a", 0]], [["a"]]]));
-    assert_eq!(one("tojson | fromjson", json!({"b": 1, "a": 2})), json!({"b": 1, "a": 2}));
+    assert_eq!(
+        one(r#"[splits(", *")]"#, json!("a, b,c")),
+        json!(["a", "b", "c"])
+    );
+    assert_eq!(
+        one(
+            r#"map(select(.q | IN("VW", "SVW"))) | map(.k)"#,
+            json!([{"q": "VW", "k": 1}, {"q": "X", "k": 2}, {"q": "SVW", "k": 3}])
+        ),
+        json!([1, 3])
+    );
+    assert_eq!(
+        one("INDEX(.id)", json!([{"id": 1}, {"id": 2}])),
+        json!({"1": {"id": 1}, "2": {"id": 2}})
+    );
+    assert_eq!(
+        one("[leaf_paths]", json!({"a": [1, {"b": 2}]})),
+        json!([["a", 0], ["a", 1, "b"]])
+    );
+    assert_eq!(
+        one(r#"getpath(["a", "b"])"#, json!({"a": {"b": 3}})),
+        json!(3)
+    );
+    assert_eq!(
+        one("[tostream]", json!({"a": [1]})),
+        json!([[["a", 0], 1], [["a", 0]], [["a"]]])
+    );
+    assert_eq!(
+        one("tojson | fromjson", json!({"b": 1, "a": 2})),
+        json!({"b": 1, "a": 2})
+    );
     assert_eq!(one(r#"test("B"; "i")"#, json!("abc")), json!(true));
-    assert_eq!(one(r#"capture("(?<x>[0-9]+)")"#, json!("ab12")), json!({"x": "12"}));
+    assert_eq!(
+        one(r#"capture("(?<x>[0-9]+)")"#, json!("ab12")),
+        json!({"x": "12"})
+    );
     assert_eq!(one(r#"gsub("a"; "b")"#, json!("aXa")), json!("bXb"));
-    assert_eq!(one(r#"sub("(?<x>a)"; "<\(.x)>")"#, json!("aXa")), json!("<a>Xa"));
+    assert_eq!(
+        one(r#"sub("(?<x>a)"; "<\(.x)>")"#, json!("aXa")),
+        json!("<a>Xa")
+    );
     assert_eq!(one(r#"[scan("X")]"#, json!("aXbX")), json!(["X", "X"]));
     assert_eq!(one("ascii_downcase", json!("AbC")), json!("abc"));
     assert_eq!(one("keys", json!({"b": 1, "a": 2})), json!(["a", "b"]));
-    assert_eq!(one("to_entries | map(.key)", json!({"b": 1, "a": 2})), json!(["b", "a"]));
+    assert_eq!(
+        one("to_entries | map(.key)", json!({"b": 1, "a": 2})),
+        json!(["b", "a"])
+    );
     assert_eq!(one(".a // \"d\"", json!({"a": false})), json!("d"));
-    assert_eq!(one("walk(if type == \"number\" then . + 1 else . end)", json!([1, [2]])), json!([2, [3]]));
+    assert_eq!(
+        one(
+            "walk(if type == \"number\" then . + 1 else . end)",
+            json!([1, [2]])
+        ),
+        json!([2, [3]])
+    );
     assert!(eval("1 / 0", json!(null)).is_err());
     assert_eq!(one(r#""a,b" / ",""#, json!(null)), json!(["a", "b"]));
 }
 
 #[test]
 fn dates_follow_jq_18() {
-    assert_eq!(one("fromdate", json!("2015-03-05T23:51:47Z")), json!(1425599507));
-    assert_eq!(one("todate", json!(1425599507)), json!("2015-03-05T23:51:47Z"));
+    assert_eq!(
+        one("fromdate", json!("2015-03-05T23:51:47Z")),
+        json!(1425599507)
+    );
+    assert_eq!(
+        one("todate", json!(1425599507)),
+        json!("2015-03-05T23:51:47Z")
+    );
     assert!(eval("fromdate", json!("2024-01-02T03:04:05.123Z")).is_err());
     assert_eq!(
-        one(r#"strptime("%H:%M %Y-%m-%d") | mktime"#, json!("10:15 2015-03-05")),
+        one(
+            r#"strptime("%H:%M %Y-%m-%d") | mktime"#,
+            json!("10:15 2015-03-05")
+        ),
         json!(1425550500)
     );
-    assert_eq!(one(r#"strftime("%A, %B %d, %Y")"#, json!(1425599507)), json!("Thursday, March 05, 2015"));
+    assert_eq!(
+        one(r#"strftime("%A, %B %d, %Y")"#, json!(1425599507)),
+        json!("Thursday, March 05, 2015")
+    );
 }
 
 #[test]
@@ -180,7 +273,10 @@ fn deep_recursion_fails_instead_of_overflowing() {
     let err = eval("def f: 1 + f; f", json!(null)).unwrap_err();
     assert!(err.to_string().contains("recursion"), "{err}");
     // Bounded recursion still works.
-    assert_eq!(one("def f: if . < 20 then . + 1 | f else . end; f", json!(0)), json!(20));
+    assert_eq!(
+        one("def f: if . < 20 then . + 1 | f else . end; f", json!(0)),
+        json!(20)
+    );
 }
 
 #[test]
@@ -192,25 +288,63 @@ fn halt_is_an_error_not_an_exit() {
 #[test]
 fn too_deep_nesting_is_a_compile_error() {
     let expr = format!("{}1{}", "[".repeat(300), "]".repeat(300));
-    assert!(matches!(JqEngine::default().compile(&expr), Err(JqError::Compile { .. })));
+    assert!(matches!(
+        JqEngine::default().compile(&expr),
+        Err(JqError::Compile { .. })
+    ));
 }
 
 #[test]
 fn constant_programs_are_detected() {
     let engine = JqEngine::default();
-    for c in [r#""jiraIssue""#, "true", "42", "-3.14", "[1, 2]", r#"{"a": 1}"#, r#""a" + "b""#, "null", "range(3)"] {
+    for c in [
+        r#""jiraIssue""#,
+        "true",
+        "42",
+        "-3.14",
+        "[1, 2]",
+        r#"{"a": 1}"#,
+        r#""a" + "b""#,
+        "null",
+        "range(3)",
+    ] {
         assert!(engine.compile(c).unwrap().is_constant(), "{c}");
     }
-    for c in [".a", r#""a" + .b"#, "[.a]", r#"{"k": .f}"#, "now", "env", "$ENV", "input_filename", ".", "length", "not", "ascii_downcase"] {
+    for c in [
+        ".a",
+        r#""a" + .b"#,
+        "[.a]",
+        r#"{"k": .f}"#,
+        "now",
+        "env",
+        "$ENV",
+        "input_filename",
+        ".",
+        "length",
+        "not",
+        "ascii_downcase",
+    ] {
         assert!(!engine.compile(c).unwrap().is_constant(), "{c}");
     }
 }
 
 #[test]
 fn single_quote_rewrite_applies_before_compiling() {
-    assert_eq!(one(".organization + '/' + .repository", json!({"organization": "port", "repository": "ocean"})), json!("port/ocean"));
-    assert_eq!(one(".organization + '/'", json!({"organization": "port"})), json!("port/"));
-    assert_eq!(one("'/' + .organization", json!({"organization": "port"})), json!("/port"));
+    assert_eq!(
+        one(
+            ".organization + '/' + .repository",
+            json!({"organization": "port", "repository": "ocean"})
+        ),
+        json!("port/ocean")
+    );
+    assert_eq!(
+        one(".organization + '/'", json!({"organization": "port"})),
+        json!("port/")
+    );
+    assert_eq!(
+        one("'/' + .organization", json!({"organization": "port"})),
+        json!("/port")
+    );
 }
 
 #[test]
@@ -221,7 +355,10 @@ fn plain_paths_follow_jq_semantics() {
     assert_eq!(one(".a[5]", json!({"a": [1, 2]})), json!(null));
     assert_eq!(one(r#"."x y""#, json!({"x y": 3})), json!(3));
     assert!(eval(".a.b", json!({"a": "s"})).is_err());
-    assert_eq!(eval(".a.b?", json!({"a": "s"})).unwrap(), Vec::<Value>::new());
+    assert_eq!(
+        eval(".a.b?", json!({"a": "s"})).unwrap(),
+        Vec::<Value>::new()
+    );
     assert_eq!(one(".", json!({"a": 1})), json!({"a": 1}));
 }
 
@@ -235,4 +372,40 @@ fn programs_are_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<JqProgram>();
     check::<JqEngine>();
+}
+
+#[test]
+fn programs_reading_part_of_the_input_see_what_they_read() {
+    let input =
+        json!({"a": {"b": [1, 2], "c": "x"}, "i": 1, "k": "key", "v": 5, "s": "str", "n": null});
+    let cases = [
+        (".a.b[.i]", json!(2)),
+        (".a.c + .k", json!("xkey")),
+        ("{a: .v}", json!({"a": 5})),
+        ("{(.k): .v}", json!({"key": 5})),
+        ("{k}", json!({"k": "key"})),
+        (".a | keys", json!(["b", "c"])),
+        (".a.b | map(. * 2)", json!([2, 4])),
+        ("reduce .a.b[] as $x (0; . + $x)", json!(3)),
+        ("if .n then .k else .s end", json!("str")),
+        (r#""\(.k)-\(.v)""#, json!("key-5")),
+        (".a.b as [$x] | .v + $x", json!(6)),
+        (".s.x?", json!(null)),
+        ("[.[]] | length", json!(6)),
+        ("keys", json!(["a", "i", "k", "n", "s", "v"])),
+        (". as $all | $all.v", json!(5)),
+        ("try (.s | tonumber) catch .", json!(null)),
+    ];
+    for (expr, expected) in cases {
+        let out = eval(expr, input.clone()).unwrap_or_else(|e| panic!("{expr}: {e}"));
+        if expr == ".s.x?" {
+            assert!(out.is_empty(), "{expr}: {out:?}");
+            continue;
+        }
+        if expr.starts_with("try") {
+            assert_eq!(out.len(), 1, "{expr}");
+            continue;
+        }
+        assert_eq!(out, vec![expected], "{expr}");
+    }
 }

@@ -109,7 +109,6 @@ fn key_string(k: &Val) -> String {
     }
 }
 
-
 fn num_to_json(n: &Num) -> Value {
     match n {
         Num::Int(i) => Value::Number(Number::from(*i as i64)),
@@ -306,7 +305,10 @@ mod tests {
     fn round_trip_keeps_key_order_and_normalises_numbers() {
         let v = json!({"z": 1, "a": [2.0, 2.5, "x", null, true], "m": {"k": 10000000000u64}});
         let back = from_val(&to_val(&v)).unwrap();
-        assert_eq!(back, json!({"z": 1, "a": [2, 2.5, "x", null, true], "m": {"k": 10000000000u64}}));
+        assert_eq!(
+            back,
+            json!({"z": 1, "a": [2, 2.5, "x", null, true], "m": {"k": 10000000000u64}})
+        );
         assert_eq!(
             back.as_object().unwrap().keys().collect::<Vec<_>>(),
             vec!["z", "a", "m"]
@@ -316,6 +318,9 @@ mod tests {
     #[test]
     fn input_floats_keep_their_text_for_tostring() {
         assert_eq!(to_jq_string(&to_val(&json!(2.0))), "2.0");
-        assert_eq!(to_jq_string(&to_val(&json!({"a": "x\"y"}))), r#"{"a":"x\"y"}"#);
+        assert_eq!(
+            to_jq_string(&to_val(&json!({"a": "x\"y"}))),
+            r#"{"a":"x\"y"}"#
+        );
     }
 }
