@@ -1,3 +1,5 @@
+#![allow(clippy::needless_pass_by_value)] // test helpers take owned `json!` literals
+
 use super::*;
 use serde_json::json;
 
