@@ -6,8 +6,12 @@
 //! (`10 / 2` is `5`, also in `tostring` and string interpolation), slicing `null` gives `null`,
 //! `join` treats nulls as empty strings, `@base64d` accepts unpadded input, `limit` refuses a
 //! negative count, division by zero fails, `$ENV`/`env` follow [`JqOptions::allow_env`], and
-//! `@csv`, `@tsv`, `@sh`, `IN`, `INDEX`, `tostream`, `$__loc__` exist. Ocean's single-quote
-//! rewrite is applied before compiling.
+//! `@csv`, `@tsv`, `@sh`, `IN`, `INDEX`, `tostream`, `$__loc__` exist, `%` truncates its
+//! operands. Ocean's single-quote rewrite is applied before compiling. Beyond jq 1.8.2 (which
+//! lacks them), `@base32`, `@base32d` and `leaf_paths` are kept from older jq.
+//!
+//! Plain paths (`.fields.status.name`) run on the JSON directly, and other programs get only
+//! the parts of the item they read converted for jaq.
 //!
 //! Recursion is bounded: recursive definitions check a per-thread stack budget and fail with a
 //! jq error past it, instead of overflowing the stack (see `stack.rs`).

@@ -71,6 +71,7 @@ pub(crate) fn nesting_depth(code: &str) -> usize {
 }
 
 /// Rewrites a parsed user program into jq 1.8 semantics on jaq:
+/// remainders truncate their operands (through `__ocean_rem`),
 /// string interpolation goes through `@text` (jq 1.8 number formatting), slices use object
 /// indices (so slicing `null` gives `null`), division goes through a zero check, and
 /// `$__loc__` becomes its constant.
@@ -196,6 +197,9 @@ impl<'s> Rewriter<'s, '_> {
             Term::Neg(t) => Term::Neg(self.boxed(t)),
             Term::BinOp(l, BinaryOp::Math(Math::Div), r) => {
                 Term::Call("__ocean_div", vec![self.term(*l), self.term(*r)])
+            }
+            Term::BinOp(l, BinaryOp::Math(Math::Rem), r) => {
+                Term::Call("__ocean_rem", vec![self.term(*l), self.term(*r)])
             }
             Term::BinOp(l, op, r) => {
                 let op = match op {

@@ -243,6 +243,12 @@ fn builtins_port_mappings_use() {
         json!([2, [3]])
     );
     assert!(eval("1 / 0", json!(null)).is_err());
+    assert_eq!(
+        one("[5 % 2.5, -5 % 3, 5.9 % 2.1, 7 % -2]", json!(null)),
+        json!([1, -2, 1, 1])
+    );
+    assert!(eval("5 % 0.5", json!(null)).is_err());
+    assert_eq!(one(r#"strftime("%H:%M %Z")"#, json!(0)), json!("00:00 GMT"));
     assert_eq!(one(r#""a,b" / ",""#, json!(null)), json!(["a", "b"]));
 }
 
