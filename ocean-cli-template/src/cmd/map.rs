@@ -30,6 +30,8 @@ pub(crate) struct Args {
 }
 
 /// Runs the command.
+// Every subcommand is dispatched with its arguments by value.
+#[allow(clippy::needless_pass_by_value)]
 pub(crate) fn run(args: Args) -> ExitCode {
     match map(&args) {
         Ok(()) => ExitCode::SUCCESS,

@@ -38,7 +38,7 @@ impl Field {
 
     /// Evaluates to the first output; `null` (recorded as a misconfiguration) when there is
     /// none, it is null, or the expression fails.
-    fn eval(&self, input: &JqInput, misconfigured: &mut Vec<(String, String)>) -> Value {
+    fn eval(&self, input: &JqInput<'_>, misconfigured: &mut Vec<(String, String)>) -> Value {
         let result = match &self.program {
             Ok(program) => program.first_on(input),
             Err(e) => Err(e.clone()),
@@ -91,7 +91,7 @@ impl CompiledValue {
         }
     }
 
-    fn eval(&self, input: &JqInput, misconfigured: &mut Vec<(String, String)>) -> Value {
+    fn eval(&self, input: &JqInput<'_>, misconfigured: &mut Vec<(String, String)>) -> Value {
         match self {
             Self::Jq(f) => f.eval(input, misconfigured),
             Self::Search(q) => q.eval(input, misconfigured),
@@ -127,7 +127,7 @@ impl CompiledSearch {
         }
     }
 
-    fn eval(&self, input: &JqInput, misconfigured: &mut Vec<(String, String)>) -> Value {
+    fn eval(&self, input: &JqInput<'_>, misconfigured: &mut Vec<(String, String)>) -> Value {
         let rules: Vec<Value> = self
             .rules
             .iter()
@@ -202,7 +202,11 @@ impl CompiledMapping {
     }
 
     /// Maps one converted item: the entity when identifier and blueprint are truthy.
-    fn map(&self, input: &JqInput, misconfigured: &mut Vec<(String, String)>) -> Option<Entity> {
+    fn map(
+        &self,
+        input: &JqInput<'_>,
+        misconfigured: &mut Vec<(String, String)>,
+    ) -> Option<Entity> {
         let identifier = self.identifier.eval(input, misconfigured);
         let blueprint = self.blueprint.eval(input, misconfigured);
         let title = self.title.as_ref().map(|f| f.eval(input, misconfigured));
@@ -519,7 +523,7 @@ impl CompiledResource {
         }
     }
 
-    fn eval_selector(&self, input: &JqInput) -> Result<bool, String> {
+    fn eval_selector(&self, input: &JqInput<'_>) -> Result<bool, String> {
         let program = self.selector.as_ref().map_err(ToString::to_string)?;
         match program.first_on(input).map_err(|e| e.to_string())? {
             Some(Value::Bool(b)) => Ok(b),

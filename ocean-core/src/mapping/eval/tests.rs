@@ -1,4 +1,5 @@
 //! Ocean's acceptance cases for the entity processor (reference §5 A-C), ported.
+#![allow(clippy::needless_pass_by_value)] // test helpers take owned `json!` literals
 
 use super::*;
 use crate::mapping::PortAppConfig;

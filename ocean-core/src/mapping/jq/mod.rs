@@ -6,12 +6,17 @@
 //! (`10 / 2` is `5`, also in `tostring` and string interpolation), slicing `null` gives `null`,
 //! `join` treats nulls as empty strings, `@base64d` accepts unpadded input, `limit` refuses a
 //! negative count, division by zero fails, `$ENV`/`env` follow [`JqOptions::allow_env`], and
-//! `@csv`, `@tsv`, `@sh`, `IN`, `INDEX`, `tostream`, `$__loc__` exist. Ocean's single-quote
-//! rewrite is applied before compiling.
+//! `@csv`, `@tsv`, `@sh`, `IN`, `INDEX`, `tostream`, `$__loc__` exist, `%` truncates its
+//! operands. Ocean's single-quote rewrite is applied before compiling. Beyond jq 1.8.2 (which
+//! lacks them), `@base32`, `@base32d` and `leaf_paths` are kept from older jq.
+//!
+//! Plain paths (`.fields.status.name`) run on the JSON directly, and other programs get only
+//! the parts of the item they read converted for jaq.
 //!
 //! Recursion is bounded: recursive definitions check a per-thread stack budget and fail with a
 //! jq error past it, instead of overflowing the stack (see `stack.rs`).
 
+mod fastpath;
 mod natives;
 mod rewrite;
 mod stack;
@@ -112,6 +117,10 @@ struct ProgramInner {
     env: Option<Vec<(String, String)>>,
     /// The single result of a program that reads no input, computed once.
     constant: Option<Result<Option<Value>, JqError>>,
+    /// A plain path (`.a.b[0]`), evaluated on the JSON directly without jaq.
+    fast_path: Option<fastpath::FastPath>,
+    /// The only parts of the input the program reads, when that is known.
+    projection: Option<fastpath::Projection>,
 }
 
 /// A compiled jq program: cheap to clone, shareable across threads.
@@ -128,18 +137,24 @@ impl std::fmt::Debug for JqProgram {
     }
 }
 
-/// An input converted once for jaq, to run several programs on (not `Send`: convert it on the
-/// thread that evaluates).
-pub struct JqInput {
-    val: Val,
+/// An input to run several programs on: converted for jaq at most once, and only if a program
+/// needs more than plain path lookups (not `Send`: create it on the thread that evaluates).
+pub struct JqInput<'a> {
+    json: &'a Value,
+    val: std::cell::OnceCell<Val>,
 }
 
-impl JqInput {
-    /// Converts a JSON value.
-    pub fn new(value: &Value) -> Self {
+impl<'a> JqInput<'a> {
+    /// Wraps a JSON value.
+    pub fn new(value: &'a Value) -> Self {
         Self {
-            val: value::to_val(value),
+            json: value,
+            val: std::cell::OnceCell::new(),
         }
+    }
+
+    fn val(&self) -> Val {
+        self.val.get_or_init(|| value::to_val(self.json)).clone()
     }
 }
 
@@ -157,18 +172,24 @@ impl JqProgram {
 
     /// The first output, `None` when the program yields nothing.
     pub fn first(&self, input: &Value) -> Result<Option<Value>, JqError> {
-        if let Some(constant) = &self.inner.constant {
-            return constant.clone();
-        }
         self.first_on(&JqInput::new(input))
     }
 
     /// The first output on an already converted input.
-    pub fn first_on(&self, input: &JqInput) -> Result<Option<Value>, JqError> {
+    pub fn first_on(&self, input: &JqInput<'_>) -> Result<Option<Value>, JqError> {
         if let Some(constant) = &self.inner.constant {
             return constant.clone();
         }
-        self.first_val(input.val.clone())
+        if let Some(path) = &self.inner.fast_path {
+            return path.eval(input.json).map_err(|message| JqError::Runtime {
+                expr: self.inner.source.clone(),
+                message,
+            });
+        }
+        match &self.inner.projection {
+            Some(projection) => self.first_val(projection.project(input.json)),
+            None => self.first_val(input.val()),
+        }
     }
 
     /// All outputs, up to the first error (which is returned instead).
@@ -177,12 +198,15 @@ impl JqProgram {
     }
 
     /// All outputs on an already converted input.
-    pub fn all_on(&self, input: &JqInput) -> Result<Vec<Value>, JqError> {
+    pub fn all_on(&self, input: &JqInput<'_>) -> Result<Vec<Value>, JqError> {
+        if self.inner.fast_path.is_some() {
+            return self.first_on(input).map(|v| v.into_iter().collect());
+        }
         let _scope = stack::EvalScope::enter();
         let vars = self.vars();
         let ctx = Ctx::<Data>::new(&self.inner.filter.lut, Vars::new(vars));
         let mut out = Vec::new();
-        for item in self.inner.filter.id.run((ctx, input.val.clone())) {
+        for item in self.inner.filter.id.run((ctx, input.val())) {
             let val = item.map_err(|e| self.exn_error(e))?;
             out.push(self.to_json(&val)?);
         }
@@ -341,6 +365,8 @@ impl JqEngine {
             .parse(|p| p.term())
             .map_err(|errs| fail(parse_errors(&errs, &code)))?;
         let constant = rewrite::is_constant(&term);
+        let fast_path = fastpath::FastPath::of(&term);
+        let projection = fastpath::Projection::of(&term);
 
         let arena = Arena::default();
         let mut rewriter = rewrite::Rewriter::new(code.as_str(), &arena);
@@ -398,6 +424,8 @@ impl JqEngine {
                 filter,
                 env,
                 constant: None,
+                fast_path,
+                projection,
             }),
         };
         if constant {

@@ -5,7 +5,7 @@ use super::value::{to_jq_string, type_name, write_json};
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use jaq_core::box_iter::box_once;
-use jaq_core::native::{Filter, Fun, run, v};
+use jaq_core::native::{Filter, Fun, run, unary, v};
 use jaq_core::{Error, RunPtr, ValR, data};
 use jaq_json::Val;
 
@@ -180,9 +180,82 @@ fn sh(v: &Val) -> ValR<Val> {
     Ok(Val::from(words.join(" ")))
 }
 
+/// jq 1.8 `join`: nulls join as empty strings, numbers and booleans as text, anything else fails.
+fn join(input: &Val, sep: &Val) -> ValR<Val> {
+    let items: Vec<Val> = match input {
+        Val::Arr(items) => items.as_ref().clone(),
+        Val::Obj(map) => map.values().cloned().collect(),
+        other => {
+            return Err(Error::str(format!(
+                "Cannot iterate over {} ({})",
+                type_name(other),
+                json_of(other)
+            )));
+        }
+    };
+    if items.is_empty() {
+        return Ok(Val::from(String::new()));
+    }
+    let sep = str_of(sep).ok_or_else(|| {
+        Error::str(format!(
+            "{} ({}) cannot be added to a string",
+            type_name(sep),
+            json_of(sep)
+        ))
+    })?;
+    let mut out = String::new();
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(&sep);
+        }
+        match item {
+            Val::Null => {}
+            Val::TStr(_) | Val::BStr(_) | Val::Num(_) | Val::Bool(_) => {
+                out.push_str(&to_jq_string(item));
+            }
+            other => {
+                return Err(Error::str(format!(
+                    "string ({}) and {} ({}) cannot be added",
+                    json_of(&Val::from(out)),
+                    type_name(other),
+                    json_of(other)
+                )));
+            }
+        }
+    }
+    Ok(Val::from(out))
+}
+
+/// `split/1`: split a string by a literal separator.
+fn split(input: &Val, sep: &Val) -> ValR<Val> {
+    let (Some(s), Some(sep)) = (str_of(input), str_of(sep)) else {
+        return Err(Error::str("split input and separator must be strings"));
+    };
+    if s.is_empty() {
+        return Ok(Val::Arr(Default::default()));
+    }
+    let parts: Vec<Val> = if sep.is_empty() {
+        s.chars().map(|c| Val::from(c.to_string())).collect()
+    } else {
+        s.split(sep.as_str())
+            .map(|p| Val::from(p.to_owned()))
+            .collect()
+    };
+    Ok(parts.into_iter().collect())
+}
+
 /// The native filters the compat prelude relies on.
 pub(crate) fn funs() -> impl Iterator<Item = Fun<Data>> {
-    let list: [Filter<RunPtr<Data>>; 10] = [
+    let list: [Filter<RunPtr<Data>>; 13] = [
+        ("__ocean_join", v(1), |cv| {
+            unary(cv, |x, sep| join(&x, &sep))
+        }),
+        ("__ocean_split", v(1), |cv| {
+            unary(cv, |x, sep| split(&x, &sep))
+        }),
+        ("__ocean_type", v(0), |cv| {
+            ok(Val::from(type_name(&cv.1).to_owned()))
+        }),
         ("__ocean_tostring", v(0), |cv| {
             ok(Val::from(to_jq_string(&cv.1)))
         }),

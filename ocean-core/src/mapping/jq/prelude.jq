@@ -16,13 +16,9 @@ def @tsv: __ocean_tsv;
 def @sh: __ocean_sh;
 
 # jq 1.8 joins nulls as empty strings and refuses arrays and objects.
-def join($x): reduce .[] as $i (null;
-  (if . == null then "" else . + $x end) +
-  ($i | if . == null then ""
-        elif type == "string" then .
-        elif type == "number" or type == "boolean" then __ocean_tostring
-        else error("Cannot join with " + type) end)
-) // "";
+def join($x): __ocean_join($x);
+def split($sep): __ocean_split($sep);
+def type: __ocean_type;
 
 # jq 1.8 refuses a negative count.
 def __ocean_limit($n; f): limit($n; f);
@@ -34,6 +30,16 @@ def __ocean_div(l; r): r as $r | l as $l |
   then error(($l | __ocean_tostring) + " and " + ($r | __ocean_tostring) + " cannot be divided because the divisor is zero")
   else $l / $r end;
 
+# jq 1.8 takes the remainder of the operands truncated to integers.
+def __ocean_trunc: if . < 0 then -(-(.) | floor) else floor end;
+def __ocean_rem(l; r): r as $r | l as $l |
+  if ($l | type) == "number" and ($r | type) == "number" then
+    ($l | __ocean_trunc) as $a | ($r | __ocean_trunc) as $b |
+    if $b == 0
+    then error("number (" + ($l | __ocean_tostring) + ") and number (" + ($r | __ocean_tostring) + ") cannot be divided (remainder) because the divisor is zero")
+    else $a % $b end
+  else $l % $r end;
+
 # jq 1.8 walks bottom-up.
 def walk(f): def w: if type == "object" then map_values(w) elif type == "array" then map(w) else . end | f; w;
 
@@ -42,12 +48,15 @@ def IN(src; s): any(src == s; .);
 def INDEX(stream; idx_expr): reduce stream as $row ({}; .[$row | idx_expr | __ocean_tostring] |= $row);
 def INDEX(idx_expr): INDEX(.[]; idx_expr);
 def leaf_paths: paths(scalars);
-def toarray: if type == "array" then . else [.] end;
 def trimstr($x): ltrimstr($x) | rtrimstr($x);
-def have_decnum: false;
+def have_decnum: true;
 def have_literal_numbers: true;
 def input_filename: null;
 def tostream: path(def r: (.[]? | r), .; r) as $p | getpath($p) | reduce path(.[]?) as $q ([$p, .]; [$p + $q]);
+
+# Times are UTC, which jq 1.8 names GMT.
+def __ocean_strftime($f): strftime($f);
+def strftime($f): __ocean_strftime(if ($f | type) == "string" then $f | __ocean_split("%Z") | __ocean_join("GMT") else $f end);
 
 # jq 1.8 accepts only whole seconds with a Z suffix.
 def fromdateiso8601: strptime("%Y-%m-%dT%H:%M:%SZ") | mktime;

@@ -71,6 +71,7 @@ pub(crate) fn nesting_depth(code: &str) -> usize {
 }
 
 /// Rewrites a parsed user program into jq 1.8 semantics on jaq:
+/// remainders truncate their operands (through `__ocean_rem`),
 /// string interpolation goes through `@text` (jq 1.8 number formatting), slices use object
 /// indices (so slicing `null` gives `null`), division goes through a zero check, and
 /// `$__loc__` becomes its constant.
@@ -93,6 +94,8 @@ impl<'s> Rewriter<'s, '_> {
         }
     }
 
+    // Takes the box the parser made so that call sites can pass fields through unchanged.
+    #[allow(clippy::boxed_local)]
     fn boxed(&mut self, t: Box<T<'s>>) -> Box<T<'s>> {
         Box::new(self.term(*t))
     }
@@ -141,13 +144,14 @@ impl<'s> Rewriter<'s, '_> {
                         // `.[a:b]` as `.[{"start": a, "end": b}]`: the same slice, but an
                         // index on `null` gives `null` where jaq's slice fails.
                         Part::Range(from, upto) => {
-                            let null = || Term::Call("null", Vec::new());
-                            let from = from.map_or_else(null, |f| self.term(f));
-                            let upto = upto.map_or_else(null, |u| self.term(u));
-                            Part::Index(Term::Obj(vec![
-                                (Self::str_term("start"), Some(from)),
-                                (Self::str_term("end"), Some(upto)),
-                            ]))
+                            let mut bounds = Vec::with_capacity(2);
+                            if let Some(f) = from {
+                                bounds.push((Self::str_term("start"), Some(self.term(f))));
+                            }
+                            if let Some(u) = upto {
+                                bounds.push((Self::str_term("end"), Some(self.term(u))));
+                            }
+                            Part::Index(Term::Obj(bounds))
                         }
                     };
                     (part, opt)
@@ -193,6 +197,9 @@ impl<'s> Rewriter<'s, '_> {
             Term::Neg(t) => Term::Neg(self.boxed(t)),
             Term::BinOp(l, BinaryOp::Math(Math::Div), r) => {
                 Term::Call("__ocean_div", vec![self.term(*l), self.term(*r)])
+            }
+            Term::BinOp(l, BinaryOp::Math(Math::Rem), r) => {
+                Term::Call("__ocean_rem", vec![self.term(*l), self.term(*r)])
             }
             Term::BinOp(l, op, r) => {
                 let op = match op {
@@ -327,21 +334,9 @@ pub(crate) fn guard_term(t: T<'_>) -> T<'_> {
     }
 }
 
-/// Builtins whose result depends only on their arguments (no input, clock or environment).
-const PURE_BUILTINS: &[&str] = &[
-    "true",
-    "false",
-    "null",
-    "empty",
-    "not",
-    "range",
-    "tostring",
-    "tojson",
-    "ascii_downcase",
-    "ascii_upcase",
-    "length",
-    "error",
-];
+/// Builtins whose result depends only on their arguments (not on the input, clock or
+/// environment).
+const PURE_BUILTINS: &[&str] = &["true", "false", "null", "empty", "range", "nan", "infinite"];
 
 /// True when a program never reads its input, the clock or the environment, so that one
 /// evaluation serves every item (`'"jiraIssue"'`, `true`, `[1, 2]`, `"a" + "b"`).

@@ -1,3 +1,5 @@
+#![allow(clippy::needless_pass_by_value)] // test helpers take owned `json!` literals
+
 use super::*;
 use serde_json::json;
 
@@ -241,6 +243,12 @@ fn builtins_port_mappings_use() {
         json!([2, [3]])
     );
     assert!(eval("1 / 0", json!(null)).is_err());
+    assert_eq!(
+        one("[5 % 2.5, -5 % 3, 5.9 % 2.1, 7 % -2]", json!(null)),
+        json!([1, -2, 1, 1])
+    );
+    assert!(eval("5 % 0.5", json!(null)).is_err());
+    assert_eq!(one(r#"strftime("%H:%M %Z")"#, json!(0)), json!("00:00 GMT"));
     assert_eq!(one(r#""a,b" / ",""#, json!(null)), json!(["a", "b"]));
 }
 
@@ -320,6 +328,9 @@ fn constant_programs_are_detected() {
         "$ENV",
         "input_filename",
         ".",
+        "length",
+        "not",
+        "ascii_downcase",
     ] {
         assert!(!engine.compile(c).unwrap().is_constant(), "{c}");
     }
@@ -345,8 +356,64 @@ fn single_quote_rewrite_applies_before_compiling() {
 }
 
 #[test]
+fn plain_paths_follow_jq_semantics() {
+    assert_eq!(one(".a.b", json!({"a": null})), json!(null));
+    assert_eq!(one(".a[1]", json!({"a": [1, 2]})), json!(2));
+    assert_eq!(one(".a[-1]", json!({"a": [1, 2]})), json!(2));
+    assert_eq!(one(".a[5]", json!({"a": [1, 2]})), json!(null));
+    assert_eq!(one(r#"."x y""#, json!({"x y": 3})), json!(3));
+    assert!(eval(".a.b", json!({"a": "s"})).is_err());
+    assert_eq!(
+        eval(".a.b?", json!({"a": "s"})).unwrap(),
+        Vec::<Value>::new()
+    );
+    assert_eq!(one(".", json!({"a": 1})), json!({"a": 1}));
+}
+
+#[test]
+fn constant_programs_give_all_their_outputs() {
+    assert_eq!(eval("1, 2", json!(null)).unwrap(), vec![json!(1), json!(2)]);
+}
+
+#[test]
 fn programs_are_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<JqProgram>();
     check::<JqEngine>();
+}
+
+#[test]
+fn programs_reading_part_of_the_input_see_what_they_read() {
+    let input =
+        json!({"a": {"b": [1, 2], "c": "x"}, "i": 1, "k": "key", "v": 5, "s": "str", "n": null});
+    let cases = [
+        (".a.b[.i]", json!(2)),
+        (".a.c + .k", json!("xkey")),
+        ("{a: .v}", json!({"a": 5})),
+        ("{(.k): .v}", json!({"key": 5})),
+        ("{k}", json!({"k": "key"})),
+        (".a | keys", json!(["b", "c"])),
+        (".a.b | map(. * 2)", json!([2, 4])),
+        ("reduce .a.b[] as $x (0; . + $x)", json!(3)),
+        ("if .n then .k else .s end", json!("str")),
+        (r#""\(.k)-\(.v)""#, json!("key-5")),
+        (".a.b as [$x] | .v + $x", json!(6)),
+        (".s.x?", json!(null)),
+        ("[.[]] | length", json!(6)),
+        ("keys", json!(["a", "i", "k", "n", "s", "v"])),
+        (". as $all | $all.v", json!(5)),
+        ("try (.s | tonumber) catch .", json!(null)),
+    ];
+    for (expr, expected) in cases {
+        let out = eval(expr, input.clone()).unwrap_or_else(|e| panic!("{expr}: {e}"));
+        if expr == ".s.x?" {
+            assert!(out.is_empty(), "{expr}: {out:?}");
+            continue;
+        }
+        if expr.starts_with("try") {
+            assert_eq!(out.len(), 1, "{expr}");
+            continue;
+        }
+        assert_eq!(out, vec![expected], "{expr}");
+    }
 }

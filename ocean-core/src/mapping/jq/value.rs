@@ -50,6 +50,20 @@ fn number_to_val(n: &Number) -> Val {
     Val::Num(Num::Dec(Rc::new(n.to_string())))
 }
 
+/// A copy of `value` with integral floats as integers, as a jq output would have them.
+pub(crate) fn normalized_clone(value: &Value) -> Value {
+    match value {
+        Value::Number(n) if n.is_f64() => n.as_f64().map_or(Value::Null, float_to_json),
+        Value::Array(items) => Value::Array(items.iter().map(normalized_clone).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), normalized_clone(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// Why a jaq value could not be turned into JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TooDeep;
