@@ -1,9 +1,43 @@
 //! Live events: webhook processors, from the HTTP request to Port.
+//!
+//! The flow: [`LiveEvents::configure`] mounts `POST /integration{path}` for every registered
+//! path. Intake checks the body size, parses JSON, asks the path's processors whether they want
+//! the event, authenticates and validates it, and answers 202 only once the [`EventQueue`]
+//! holds it. Workers (N per path) take events in per-group order, run each matched processor
+//! on every resource of its kinds with timeout and retries, map the raw results with the
+//! resource's mapping and apply them through [`LiveApplier`]. Events that still fail go to the
+//! [`DeadLetterStore`], which [`LiveEvents::configure_admin`] exposes for listing and replay.
 
+mod admin;
+mod app_config;
+mod applier;
+mod dead_letter;
 mod erased;
+mod error;
 mod event;
+mod intake;
+mod manager;
 mod processor;
+mod queue;
+mod raw_routes;
+mod settings;
+mod stats;
 
+pub use app_config::{
+    CompiledConfig, CompiledConfigCache, FixedPortAppConfig, PortAppConfigFromPort,
+    PortAppConfigProvider,
+};
+pub use applier::{ApplyPlan, ApplyReport, LiveApplier, plan_results};
+pub use dead_letter::{DeadLetter, DeadLetterFailure, DeadLetterStore, StoredEvent};
 pub use erased::{DynWebhookProcessor, WebhookProcessorRegistration};
+pub use error::LiveEventsError;
 pub use event::{Payload, WebhookEvent, WebhookEventRawResults};
+pub use manager::{
+    IntakeOutcome, LiveEvents, LiveEventsBuilder, RegisteredProcessor, ShutdownReport,
+    collect_registrations,
+};
 pub use processor::{ProcessorRetryPolicy, WebhookProcessor};
+pub use queue::{Delivery, EventQueue, MemoryQueue, QueuedEvent};
+pub use raw_routes::RawRoutesRegistration;
+pub use settings::LiveEventsOptions;
+pub use stats::{LiveEventsStats, StatsSnapshot};
