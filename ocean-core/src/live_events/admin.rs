@@ -95,7 +95,10 @@ impl LiveEvents {
         if ok {
             return None;
         }
-        let mut resp = error_response(StatusCode::UNAUTHORIZED, "a valid admin bearer token is required");
+        let mut resp = error_response(
+            StatusCode::UNAUTHORIZED,
+            "a valid admin bearer token is required",
+        );
         resp.headers_mut().insert(
             WWW_AUTHENTICATE,
             actix_web::http::header::HeaderValue::from_static("Bearer"),
@@ -105,7 +108,10 @@ impl LiveEvents {
 }
 
 fn not_found(id: &str) -> HttpResponse {
-    error_response(StatusCode::NOT_FOUND, format!("no dead letter with id `{id}`"))
+    error_response(
+        StatusCode::NOT_FOUND,
+        format!("no dead letter with id `{id}`"),
+    )
 }
 
 fn admin_error(e: LiveEventsError) -> HttpResponse {

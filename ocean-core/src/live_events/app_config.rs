@@ -168,7 +168,10 @@ resources:
         let a = Arc::new(config("a"));
         let first = cache.get(&a);
         let again = cache.get(&Arc::new(config("a")));
-        assert!(Arc::ptr_eq(&first, &again), "an equal config is not recompiled");
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "an equal config is not recompiled"
+        );
         let b = cache.get(&Arc::new(config("b")));
         assert!(!Arc::ptr_eq(&first, &b));
         assert_eq!(b.resources[0].kind(), "b");

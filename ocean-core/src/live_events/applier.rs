@@ -6,7 +6,9 @@ use super::error::LiveEventsError;
 use super::event::WebhookEventRawResults;
 use crate::RawItem;
 use crate::mapping::{JqEngine, PortAppConfig};
-use crate::port::client::{DeleteOptions, EventInfo, PortClient, UpsertOptions, UpsertStatus};
+use crate::port::client::{
+    BulkDeleteOutcome, DeleteOptions, EventInfo, PortClient, UpsertOptions, UpsertStatus,
+};
 use crate::port::types::{Entity, Query, QueryNode};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
@@ -85,6 +87,35 @@ fn deletions_not_upserted(upserts: &[Entity], candidates: Vec<Entity>) -> Vec<En
         .collect()
 }
 
+// `PortClient::delete_entities_bulk`'s future cannot be proven `Send` (a higher-ranked
+// lifetime in its stream combinators), so it cannot be awaited inside a spawned worker. It runs
+// on the blocking pool instead, driven by the runtime's handle, which keeps the workers free.
+async fn delete_bulk(
+    port: &PortClient,
+    blueprint: &str,
+    identifiers: &[String],
+    options: &DeleteOptions,
+) -> BulkDeleteOutcome {
+    let (port, blueprint, ids, options) = (
+        port.clone(),
+        blueprint.to_owned(),
+        identifiers.to_vec(),
+        options.clone(),
+    );
+    let handle = tokio::runtime::Handle::current();
+    let joined = tokio::task::spawn_blocking(move || {
+        handle.block_on(port.delete_entities_bulk(&blueprint, &ids, &options))
+    })
+    .await;
+    joined.unwrap_or_else(|e| BulkDeleteOutcome {
+        deleted: Vec::new(),
+        failures: vec![crate::port::client::DeleteFailure {
+            identifiers: identifiers.to_vec(),
+            reason: format!("the delete task failed: {e}"),
+        }],
+    })
+}
+
 /// Writes mapped live-event results to Port. Reachable from raw route handlers as
 /// `web::Data<LiveApplier>`.
 #[derive(Clone)]
@@ -104,7 +135,11 @@ impl std::fmt::Debug for LiveApplier {
 
 impl LiveApplier {
     /// An applier writing through `port`, with mappings from `configs` compiled by `jq`.
-    pub fn new(port: PortClient, configs: Arc<dyn PortAppConfigProvider>, jq: Arc<JqEngine>) -> Self {
+    pub fn new(
+        port: PortClient,
+        configs: Arc<dyn PortAppConfigProvider>,
+        jq: Arc<JqEngine>,
+    ) -> Self {
         Self {
             port,
             configs,
@@ -221,10 +256,7 @@ impl LiveApplier {
             }
         }
         for (blueprint, identifiers) in owned {
-            let outcome = self
-                .port
-                .delete_entities_bulk(&blueprint, &identifiers, options)
-                .await;
+            let outcome = delete_bulk(&self.port, &blueprint, &identifiers, options).await;
             report.deleted += outcome.deleted.len();
             for failure in outcome.failures {
                 report.failures.push(format!(
@@ -382,7 +414,10 @@ resources:
         let c = compiled(OPEN_ONLY);
         let plan = plan_results(
             &c,
-            &[(0, WebhookEventRawResults::updated(vec![json!({"id": "r1", "state": "open"})]))],
+            &[(
+                0,
+                WebhookEventRawResults::updated(vec![json!({"id": "r1", "state": "open"})]),
+            )],
         );
         assert_eq!(ids(&plan.upserts), ["r1"]);
         assert!(plan.deletions.is_empty());
@@ -393,7 +428,10 @@ resources:
         let c = compiled(OPEN_ONLY);
         let plan = plan_results(
             &c,
-            &[(0, WebhookEventRawResults::deleted(vec![json!({"id": "r1", "state": "open"})]))],
+            &[(
+                0,
+                WebhookEventRawResults::deleted(vec![json!({"id": "r1", "state": "open"})]),
+            )],
         );
         assert!(plan.upserts.is_empty());
         assert_eq!(ids(&plan.deletions), ["r1"]);
@@ -404,7 +442,10 @@ resources:
         let c = compiled(OPEN_ONLY);
         let plan = plan_results(
             &c,
-            &[(0, WebhookEventRawResults::updated(vec![json!({"id": "r1", "state": "closed"})]))],
+            &[(
+                0,
+                WebhookEventRawResults::updated(vec![json!({"id": "r1", "state": "closed"})]),
+            )],
         );
         assert!(plan.upserts.is_empty());
         assert_eq!(ids(&plan.deletions), ["r1"]);
@@ -415,7 +456,10 @@ resources:
         let c = compiled(OPEN_ONLY);
         let plan = plan_results(
             &c,
-            &[(0, WebhookEventRawResults::deleted(vec![json!({"id": "r1", "state": "closed"})]))],
+            &[(
+                0,
+                WebhookEventRawResults::deleted(vec![json!({"id": "r1", "state": "closed"})]),
+            )],
         );
         assert!(plan.upserts.is_empty() && plan.deletions.is_empty());
     }
@@ -426,8 +470,14 @@ resources:
         let plan = plan_results(
             &c,
             &[
-                (0, WebhookEventRawResults::deleted(vec![json!({"id": "r1", "state": "open"})])),
-                (0, WebhookEventRawResults::updated(vec![json!({"id": "r1", "state": "open"})])),
+                (
+                    0,
+                    WebhookEventRawResults::deleted(vec![json!({"id": "r1", "state": "open"})]),
+                ),
+                (
+                    0,
+                    WebhookEventRawResults::updated(vec![json!({"id": "r1", "state": "open"})]),
+                ),
             ],
         );
         assert_eq!(ids(&plan.upserts), ["r1"]);
@@ -472,7 +522,10 @@ resources:
         let c = compiled(OPEN_ONLY);
         let plan = plan_results(
             &c,
-            &[(7, WebhookEventRawResults::updated(vec![json!({"id": "r1", "state": "open"})]))],
+            &[(
+                7,
+                WebhookEventRawResults::updated(vec![json!({"id": "r1", "state": "open"})]),
+            )],
         );
         assert_eq!(plan, ApplyPlan::default());
     }

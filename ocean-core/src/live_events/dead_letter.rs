@@ -154,7 +154,11 @@ impl DeadLetterStore {
             Err(e) => return Err(file_error(&file, e)),
         };
         let mut letters: VecDeque<DeadLetter> = VecDeque::new();
-        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             match serde_json::from_str::<JournalLine>(line) {
                 Ok(JournalLine::Add { letter }) => letters.push_back(*letter),
                 Ok(JournalLine::Remove { id }) => letters.retain(|l| l.id != id),
@@ -193,7 +197,11 @@ impl DeadLetterStore {
         let mut lines = vec![JournalLine::Add {
             letter: Box::new(letter),
         }];
-        lines.extend(evicted.into_iter().map(|l| JournalLine::Remove { id: l.id }));
+        lines.extend(
+            evicted
+                .into_iter()
+                .map(|l| JournalLine::Remove { id: l.id }),
+        );
         self.append(&lines).await
     }
 

@@ -17,8 +17,7 @@ impl LiveEvents {
     /// Mounts `/integration` with `POST {path}` for every registered path, the raw routes, and
     /// the [`LiveApplier`](super::LiveApplier) as `web::Data` for raw route handlers.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
-        let mut scope =
-            web::scope("/integration").app_data(web::Data::new(self.applier().clone()));
+        let mut scope = web::scope("/integration").app_data(web::Data::new(self.applier().clone()));
         for path in self.paths() {
             let live = self.clone();
             let path: Arc<str> = Arc::from(path);
@@ -108,20 +107,25 @@ impl LiveEvents {
                 },
             ),
             IntakeOutcome::Busy => {
-                let mut resp =
-                    error_response(StatusCode::SERVICE_UNAVAILABLE, "the event queue is full, retry later");
+                let mut resp = error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the event queue is full, retry later",
+                );
                 insert_retry_after(&mut resp, &retry_after);
                 resp
             }
             IntakeOutcome::ShuttingDown => {
-                let mut resp =
-                    error_response(StatusCode::SERVICE_UNAVAILABLE, "shutting down, retry later");
+                let mut resp = error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "shutting down, retry later",
+                );
                 insert_retry_after(&mut resp, &retry_after);
                 resp
             }
-            IntakeOutcome::UnknownPath => {
-                error_response(StatusCode::NOT_FOUND, format!("no webhook processor on `{path}`"))
-            }
+            IntakeOutcome::UnknownPath => error_response(
+                StatusCode::NOT_FOUND,
+                format!("no webhook processor on `{path}`"),
+            ),
         }
     }
 }

@@ -120,8 +120,11 @@ impl LiveEventsBuilder {
 
     /// Adds every processor and raw route submitted through `inventory`.
     pub fn with_inventory(mut self) -> Self {
-        self.registrations
-            .extend(inventory::iter::<WebhookProcessorRegistration>.into_iter().copied());
+        self.registrations.extend(
+            inventory::iter::<WebhookProcessorRegistration>
+                .into_iter()
+                .copied(),
+        );
         let mut raw: Vec<RawRoutesRegistration> = inventory::iter::<RawRoutesRegistration>
             .into_iter()
             .copied()
@@ -478,9 +481,8 @@ impl LiveEvents {
         for state in self.inner.paths.values() {
             state.queue.close();
         }
-        let handles: Vec<JoinHandle<usize>> = std::mem::take(
-            &mut *self.inner.workers.lock().unwrap_or_else(|p| p.into_inner()),
-        );
+        let handles: Vec<JoinHandle<usize>> =
+            std::mem::take(&mut *self.inner.workers.lock().unwrap_or_else(|p| p.into_inner()));
         let mut all = join_all(handles);
         let mut report = ShutdownReport::default();
         let finished = match tokio::time::timeout(self.inner.options.shutdown_grace, &mut all).await

@@ -131,7 +131,11 @@ impl MemoryQueue {
             }
             Some(group) => {
                 let was_idle = !state.groups.contains_key(&group) && !state.is_busy(&group);
-                state.groups.entry(group.clone()).or_default().push_back(event);
+                state
+                    .groups
+                    .entry(group.clone())
+                    .or_default()
+                    .push_back(event);
                 if was_idle {
                     state.turns.push_back(Turn::Group(group));
                 }
@@ -381,7 +385,8 @@ mod tests {
     async fn same_group_never_overlaps_under_many_workers() {
         let q = Arc::new(MemoryQueue::new(100));
         for i in 0..20 {
-            q.try_push(item(Some(["x", "y"][(i % 2) as usize]), i)).unwrap();
+            q.try_push(item(Some(["x", "y"][(i % 2) as usize]), i))
+                .unwrap();
         }
         q.close();
         let log = Arc::new(Mutex::new(Vec::new()));
