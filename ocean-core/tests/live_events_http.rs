@@ -6,9 +6,9 @@ use bytes::Bytes;
 use ocean::config::Secret;
 use ocean::live_events::{
     DynWebhookProcessor, FixedPortAppConfig, LiveApplier, LiveEvents, LiveEventsError,
-    LiveEventsOptions, Payload, PortAppConfigFromPort, PortAppConfigProvider,
-    ProcessorRetryPolicy, RawRoutesRegistration, WebhookEvent, WebhookEventRawResults,
-    WebhookProcessor, WebhookProcessorRegistration, collect_registrations,
+    LiveEventsOptions, Payload, PortAppConfigFromPort, PortAppConfigProvider, ProcessorRetryPolicy,
+    RawRoutesRegistration, WebhookEvent, WebhookEventRawResults, WebhookProcessor,
+    WebhookProcessorRegistration, collect_registrations,
 };
 use ocean::mapping::{PortAppConfig, ResourceConfig};
 use ocean::port::client::{PortClient, PortClientConfig};
@@ -65,11 +65,15 @@ fn test_of(payload: &Value) -> String {
 }
 
 fn record(payload: &Value, what: &'static str) {
-    LOG.lock().unwrap().entry(test_of(payload)).or_default().push(Record {
-        what,
-        id: payload["id"].as_str().unwrap_or_default().to_owned(),
-        at: Instant::now(),
-    });
+    LOG.lock()
+        .unwrap()
+        .entry(test_of(payload))
+        .or_default()
+        .push(Record {
+            what,
+            id: payload["id"].as_str().unwrap_or_default().to_owned(),
+            at: Instant::now(),
+        });
 }
 
 fn records(test: &str, what: &str) -> Vec<Record> {
@@ -127,15 +131,15 @@ impl WebhookProcessor for RepoProcessor {
                 opened.await;
             }
         }
-        if let Some(ms) = payload["sleep_ms"].as_u64() {
-            if attempts_so_far(payload) == 1 || payload["sleep_always"] == true {
-                tokio::time::sleep(Duration::from_millis(ms)).await;
-            }
+        if let Some(ms) = payload["sleep_ms"].as_u64()
+            && (attempts_so_far(payload) == 1 || payload["sleep_always"] == true)
+        {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
         }
-        if let Some(n) = payload["fail_times"].as_u64() {
-            if attempts_so_far(payload) <= n as usize {
-                return Err(Error::retryable(Error::msg("the third party is flaky")));
-            }
+        if let Some(n) = payload["fail_times"].as_u64()
+            && attempts_so_far(payload) <= n as usize
+        {
+            return Err(Error::retryable(Error::msg("the third party is flaky")));
         }
         if BROKEN.lock().unwrap().get(&test_of(payload)) == Some(&true) {
             return Err(Error::msg("the third party rejected the call"));
@@ -340,7 +344,9 @@ async fn harness_with(
     start_workers: bool,
 ) -> Harness {
     let (port, client) = local_port().await;
-    let configs = Arc::new(FixedPortAppConfig::new(PortAppConfig::parse(MAPPING).unwrap()));
+    let configs = Arc::new(FixedPortAppConfig::new(
+        PortAppConfig::parse(MAPPING).unwrap(),
+    ));
     let context = Context::new((), reqwest::Client::new()).with_port(client.clone());
     let mut builder = LiveEvents::builder(context, client, configs)
         .options(options)
@@ -369,7 +375,11 @@ async fn harness_with(
 
 async fn harness() -> Harness {
     harness_with(
-        vec![repo_registration(), team_registration(), unmapped_registration()],
+        vec![
+            repo_registration(),
+            team_registration(),
+            unmapped_registration(),
+        ],
         options(),
         true,
     )
@@ -406,7 +416,12 @@ impl Harness {
         self.port.state().entity(blueprint, id)
     }
 
-    async fn admin(&self, method: reqwest::Method, path: &str, token: Option<&str>) -> (u16, Value) {
+    async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> (u16, Value) {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {
             req = req.bearer_auth(token);
@@ -440,14 +455,20 @@ fn repo(test: &str, id: &str) -> Value {
 // Legacy raw routes.
 
 async fn legacy_upsert(applier: web::Data<LiveApplier>, body: web::Json<Value>) -> HttpResponse {
-    match applier.register_raw("repository", vec![body.into_inner()]).await {
+    match applier
+        .register_raw("repository", vec![body.into_inner()])
+        .await
+    {
         Ok(entities) => HttpResponse::Ok().json(json!({"upserted": entities.len()})),
         Err(e) => HttpResponse::BadGateway().json(json!({"message": e.to_string()})),
     }
 }
 
 async fn legacy_delete(applier: web::Data<LiveApplier>, body: web::Json<Value>) -> HttpResponse {
-    match applier.unregister_raw("repository", vec![body.into_inner()]).await {
+    match applier
+        .unregister_raw("repository", vec![body.into_inner()])
+        .await
+    {
         Ok(entities) => HttpResponse::Ok().json(json!({"deleted": entities.len()})),
         Err(e) => HttpResponse::BadGateway().json(json!({"message": e.to_string()})),
     }
@@ -467,7 +488,10 @@ async fn signed_event_is_accepted_and_its_entity_appears_in_port() {
     let (status, body) = h.post(repo("signed", "r-signed")).await;
     assert_eq!(status, 202, "{body}");
     assert!(body["eventId"].as_str().is_some_and(|id| !id.is_empty()));
-    eventually("entity upserted", || h.entity("service", "r-signed").is_some()).await;
+    eventually("entity upserted", || {
+        h.entity("service", "r-signed").is_some()
+    })
+    .await;
     let entity = h.entity("service", "r-signed").unwrap();
     assert_eq!(entity.title.as_deref(), Some("Repo r-signed"));
     assert_eq!(entity.properties["state"], "open");
@@ -495,7 +519,11 @@ async fn unsigned_or_wrongly_signed_events_get_401_and_nothing_is_processed() {
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    for (name, value) in PortSignature::new("another-secret").sign(&body, now).unwrap().iter() {
+    for (name, value) in PortSignature::new("another-secret")
+        .sign(&body, now)
+        .unwrap()
+        .iter()
+    {
         req = req.header(name, value);
     }
     assert_eq!(req.send().await.unwrap().status().as_u16(), 401);
@@ -524,7 +552,10 @@ async fn malformed_oversized_unwanted_and_invalid_requests_are_answered_at_the_d
     let resp = h.post_raw("/webhook", big, true).await;
     assert_eq!(resp.status().as_u16(), 413);
     let body: Value = resp.json().await.unwrap();
-    assert!(body["message"].as_str().unwrap().contains("4096 bytes"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("4096 bytes"),
+        "{body}"
+    );
 
     let (status, body) = h.post(json!({"type": "something-else"})).await;
     assert_eq!((status, body), (200, json!({"status": "ignored"})));
@@ -535,7 +566,13 @@ async fn malformed_oversized_unwanted_and_invalid_requests_are_answered_at_the_d
 
     let stats = h.live.stats();
     assert_eq!(
-        (stats.rejected_bad_json, stats.rejected_too_large, stats.ignored, stats.rejected_invalid, stats.accepted),
+        (
+            stats.rejected_bad_json,
+            stats.rejected_too_large,
+            stats.ignored,
+            stats.rejected_invalid,
+            stats.accepted
+        ),
         (1, 1, 1, 1, 0)
     );
     h.stop().await;
@@ -556,11 +593,17 @@ async fn a_full_queue_answers_503_with_retry_after() {
     let (status, _) = h.post(repo("full", "r-full-1")).await;
     assert_eq!(status, 202);
     let resp = h
-        .post_raw("/webhook", serde_json::to_vec(&repo("full", "r-full-2")).unwrap(), true)
+        .post_raw(
+            "/webhook",
+            serde_json::to_vec(&repo("full", "r-full-2")).unwrap(),
+            true,
+        )
         .await;
     assert_eq!(resp.status().as_u16(), 503);
     assert_eq!(
-        resp.headers().get("retry-after").and_then(|v| v.to_str().ok()),
+        resp.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
         Some("7")
     );
     assert_eq!(h.live.stats().queue_depth, 1);
@@ -575,7 +618,10 @@ async fn a_deleted_event_removes_only_entities_this_integration_owns() {
     let h = harness().await;
     let (status, _) = h.post(repo("delete", "r-mine")).await;
     assert_eq!(status, 202);
-    eventually("entity upserted", || h.entity("service", "r-mine").is_some()).await;
+    eventually("entity upserted", || {
+        h.entity("service", "r-mine").is_some()
+    })
+    .await;
 
     // An entity with the same blueprint written by another integration.
     let other = client(&h.port, "another-integration");
@@ -594,7 +640,10 @@ async fn a_deleted_event_removes_only_entities_this_integration_owns() {
     foreign_gone["action"] = json!("delete");
     assert_eq!(h.post(foreign_gone).await.0, 202);
     assert_eq!(h.post(gone).await.0, 202);
-    eventually("our entity deleted", || h.entity("service", "r-mine").is_none()).await;
+    eventually("our entity deleted", || {
+        h.entity("service", "r-mine").is_none()
+    })
+    .await;
     eventually("both events processed", || h.live.stats().processed >= 3).await;
     assert!(
         h.entity("service", "r-foreign").is_some(),
@@ -607,7 +656,10 @@ async fn a_deleted_event_removes_only_entities_this_integration_owns() {
 async fn an_updated_item_the_selector_now_rejects_is_deleted() {
     let h = harness().await;
     assert_eq!(h.post(repo("archived", "r-arch")).await.0, 202);
-    eventually("entity upserted", || h.entity("service", "r-arch").is_some()).await;
+    eventually("entity upserted", || {
+        h.entity("service", "r-arch").is_some()
+    })
+    .await;
     let mut archived = repo("archived", "r-arch");
     archived["state"] = json!("archived");
     assert_eq!(h.post(archived).await.0, 202);
@@ -640,7 +692,10 @@ async fn one_processor_failing_does_not_lose_the_others_results() {
     assert!(h.entity("team", "broken-team").is_none());
     let letter = &h.live.dead_letters().list()[0];
     assert_eq!(letter.failures.len(), 1);
-    assert_eq!(letter.failures[0].processor.as_deref(), Some("TeamProcessor"));
+    assert_eq!(
+        letter.failures[0].processor.as_deref(),
+        Some("TeamProcessor")
+    );
     assert_eq!(letter.failures[0].kind.as_deref(), Some("team"));
     assert_eq!(letter.replay_processors(), ["TeamProcessor"]);
     h.stop().await;
@@ -650,11 +705,16 @@ async fn one_processor_failing_does_not_lose_the_others_results() {
 async fn kinds_missing_from_the_mapping_are_skipped_without_error() {
     let h = harness().await;
     assert_eq!(
-        h.post(json!({"type": "unmapped", "test": "unmapped"})).await.0,
+        h.post(json!({"type": "unmapped", "test": "unmapped"}))
+            .await
+            .0,
         202
     );
     eventually("processed", || h.live.stats().processed == 1).await;
-    assert!(records("unmapped", "attempt").is_empty(), "no resource, no handle_event");
+    assert!(
+        records("unmapped", "attempt").is_empty(),
+        "no resource, no handle_event"
+    );
     assert!(h.live.dead_letters().is_empty());
     h.stop().await;
 }
@@ -665,14 +725,21 @@ async fn a_retryable_failure_succeeds_on_the_third_attempt_after_the_configured_
     let mut event = repo("retry", "r-retry");
     event["fail_times"] = json!(2);
     assert_eq!(h.post(event).await.0, 202);
-    eventually("entity upserted", || h.entity("service", "r-retry").is_some()).await;
+    eventually("entity upserted", || {
+        h.entity("service", "r-retry").is_some()
+    })
+    .await;
     let attempts = records("retry", "attempt");
     assert_eq!(attempts.len(), 3);
     assert_eq!(records("retry", "on_error").len(), 2);
     let policy = fast_retries();
     assert!(attempts[1].at - attempts[0].at >= policy.delay(1));
     assert!(attempts[2].at - attempts[1].at >= policy.delay(2));
-    assert_eq!(policy.delay(1), Duration::from_millis(30), "first retry waits the initial delay");
+    assert_eq!(
+        policy.delay(1),
+        Duration::from_millis(30),
+        "first retry waits the initial delay"
+    );
     assert_eq!(h.live.stats().retried, 2);
     assert!(h.live.dead_letters().is_empty());
     h.stop().await;
@@ -685,8 +752,16 @@ async fn retries_stop_after_max_retries_and_the_event_is_dead_lettered() {
     event["fail_times"] = json!(99);
     assert_eq!(h.post(event).await.0, 202);
     eventually("dead letter", || !h.live.dead_letters().is_empty()).await;
-    assert_eq!(records("exhausted", "attempt").len(), 4, "max_retries 3: four calls");
-    assert_eq!(records("exhausted", "on_error").len(), 4, "on_error after every failure");
+    assert_eq!(
+        records("exhausted", "attempt").len(),
+        4,
+        "max_retries 3: four calls"
+    );
+    assert_eq!(
+        records("exhausted", "on_error").len(),
+        4,
+        "on_error after every failure"
+    );
     assert_eq!(h.live.dead_letters().list()[0].failures[0].attempts, 4);
     h.stop().await;
 }
@@ -705,7 +780,10 @@ async fn a_timed_out_attempt_is_cancelled_and_retried() {
     let mut event = repo("timeout", "r-timeout");
     event["sleep_ms"] = json!(60_000);
     assert_eq!(h.post(event).await.0, 202);
-    eventually("entity upserted", || h.entity("service", "r-timeout").is_some()).await;
+    eventually("entity upserted", || {
+        h.entity("service", "r-timeout").is_some()
+    })
+    .await;
     assert_eq!(records("timeout", "cancel").len(), 1);
     assert_eq!(records("timeout", "attempt").len(), 2);
     h.stop().await;
@@ -717,14 +795,31 @@ async fn a_permanent_failure_is_dead_lettered_and_replayed_through_the_admin_rou
     BROKEN.lock().unwrap().insert("replay".into(), true);
     let body = repo("replay", "r-replay");
     let raw = serde_json::to_vec(&body).unwrap();
-    assert_eq!(h.post_raw("/webhook", raw.clone(), true).await.status().as_u16(), 202);
+    assert_eq!(
+        h.post_raw("/webhook", raw.clone(), true)
+            .await
+            .status()
+            .as_u16(),
+        202
+    );
     eventually("dead letter", || !h.live.dead_letters().is_empty()).await;
-    assert_eq!(records("replay", "attempt").len(), 1, "a permanent error is not retried");
+    assert_eq!(
+        records("replay", "attempt").len(),
+        1,
+        "a permanent error is not retried"
+    );
 
     // The admin routes want the token.
-    assert_eq!(h.admin(reqwest::Method::GET, "/admin/dead-letters", None).await.0, 401);
     assert_eq!(
-        h.admin(reqwest::Method::GET, "/admin/dead-letters", Some("wrong")).await.0,
+        h.admin(reqwest::Method::GET, "/admin/dead-letters", None)
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        h.admin(reqwest::Method::GET, "/admin/dead-letters", Some("wrong"))
+            .await
+            .0,
         401
     );
     let (status, list) = h
@@ -734,7 +829,10 @@ async fn a_permanent_failure_is_dead_lettered_and_replayed_through_the_admin_rou
     let letter = &list["deadLetters"][0];
     assert_eq!(letter["event"]["payload"], body);
     assert_eq!(letter["failures"][0]["processor"], "RepoProcessor");
-    assert_eq!(letter["failures"][0]["error"], "the third party rejected the call");
+    assert_eq!(
+        letter["failures"][0]["error"],
+        "the third party rejected the call"
+    );
     let stored = h.live.dead_letters().list()[0].event.to_event();
     assert_eq!(stored.raw_body(), raw.as_slice(), "the raw body is kept");
     assert!(stored.header("x-port-signature").is_some());
@@ -742,14 +840,25 @@ async fn a_permanent_failure_is_dead_lettered_and_replayed_through_the_admin_rou
     BROKEN.lock().unwrap().insert("replay".into(), false);
     let id = letter["id"].as_str().unwrap();
     let (status, answer) = h
-        .admin(reqwest::Method::POST, &format!("/admin/dead-letters/{id}/replay"), Some(ADMIN))
+        .admin(
+            reqwest::Method::POST,
+            &format!("/admin/dead-letters/{id}/replay"),
+            Some(ADMIN),
+        )
         .await;
     assert_eq!(status, 202, "{answer}");
     assert_eq!(answer["eventId"], letter["event"]["traceId"]);
-    eventually("entity upserted", || h.entity("service", "r-replay").is_some()).await;
+    eventually("entity upserted", || {
+        h.entity("service", "r-replay").is_some()
+    })
+    .await;
     assert!(h.live.dead_letters().is_empty());
     let (status, _) = h
-        .admin(reqwest::Method::POST, &format!("/admin/dead-letters/{id}/replay"), Some(ADMIN))
+        .admin(
+            reqwest::Method::POST,
+            &format!("/admin/dead-letters/{id}/replay"),
+            Some(ADMIN),
+        )
         .await;
     assert_eq!(status, 404);
     h.stop().await;
@@ -763,7 +872,11 @@ async fn dead_letters_can_be_deleted_and_admin_routes_fail_closed_without_a_toke
     eventually("dead letter", || !h.live.dead_letters().is_empty()).await;
     let id = h.live.dead_letters().list()[0].id.clone();
     let (status, _) = h
-        .admin(reqwest::Method::DELETE, &format!("/admin/dead-letters/{id}"), Some(ADMIN))
+        .admin(
+            reqwest::Method::DELETE,
+            &format!("/admin/dead-letters/{id}"),
+            Some(ADMIN),
+        )
         .await;
     assert_eq!(status, 200);
     assert!(h.live.dead_letters().is_empty());
@@ -819,7 +932,10 @@ async fn same_group_events_are_applied_in_order_under_eight_workers() {
         sorted.sort_unstable();
         assert_eq!(started, sorted, "group {group} started in arrival order");
         // Never two in flight: each start comes after the previous event finished.
-        let starts: Vec<&Record> = attempts.iter().filter(|r| r.id.starts_with(group)).collect();
+        let starts: Vec<&Record> = attempts
+            .iter()
+            .filter(|r| r.id.starts_with(group))
+            .collect();
         let ends: Vec<&Record> = handled.iter().filter(|r| r.id.starts_with(group)).collect();
         for i in 1..starts.len() {
             assert!(starts[i].at >= ends[i - 1].at, "group {group} overlapped");
@@ -846,7 +962,10 @@ async fn shutdown_finishes_in_flight_work_and_cancels_what_it_abandons() {
     stuck["sleep_always"] = json!(true);
     assert_eq!(h.post(gated).await.0, 202);
     assert_eq!(h.post(stuck).await.0, 202);
-    eventually("both in flight", || records("shutdown", "attempt").len() == 2).await;
+    eventually("both in flight", || {
+        records("shutdown", "attempt").len() == 2
+    })
+    .await;
 
     let live = h.live.clone();
     let shutdown = tokio::spawn(async move { live.shutdown().await });
@@ -861,14 +980,27 @@ async fn shutdown_finishes_in_flight_work_and_cancels_what_it_abandons() {
     let report = shutdown.await.unwrap();
     assert!(report.timed_out);
     assert_eq!(report.abandoned, 1);
-    assert!(h.entity("service", "r-gated").is_some(), "in-flight work finished");
+    assert!(
+        h.entity("service", "r-gated").is_some(),
+        "in-flight work finished"
+    );
     assert!(h.entity("service", "r-stuck").is_none());
     let cancelled = records("shutdown", "cancel");
     assert_eq!(cancelled.len(), 1);
     assert_eq!(cancelled[0].id, "r-stuck");
-    let letters = h.live.dead_letters().list();
-    assert_eq!(letters.len(), 1);
-    assert_eq!(letters[0].event.payload["id"], "r-stuck");
+    let abandoned: Vec<_> = h
+        .live
+        .dead_letters()
+        .list()
+        .into_iter()
+        .filter(|l| {
+            l.failures
+                .iter()
+                .any(|f| f.error == "abandoned at shutdown")
+        })
+        .collect();
+    assert_eq!(abandoned.len(), 1);
+    assert_eq!(abandoned[0].event.payload["id"], "r-stuck");
     h.server.stop(false).await;
     h.port.stop().await.unwrap();
 }
@@ -905,7 +1037,8 @@ async fn raw_routes_register_and_unregister_raw_items() {
 fn registrations_are_sorted_by_path_then_name() {
     let mut other_path = team_registration();
     other_path.path = "/a-first";
-    let map = collect_registrations([team_registration(), repo_registration(), other_path]).unwrap();
+    let map =
+        collect_registrations([team_registration(), repo_registration(), other_path]).unwrap();
     let paths: Vec<_> = map.keys().map(String::as_str).collect();
     assert_eq!(paths, ["/a-first", "/webhook"]);
     let names: Vec<_> = map["/webhook"].iter().map(|r| r.name).collect();
@@ -921,7 +1054,10 @@ fn the_same_processor_twice_on_a_path_names_both_places() {
     assert!(matches!(error, LiveEventsError::DuplicateProcessor { .. }));
     assert!(message.contains("RepoProcessor"), "{message}");
     assert!(message.contains(&format!("{}:9999", file!())), "{message}");
-    assert!(message.contains(&format!("{}:{}", file!(), repo_registration().line)), "{message}");
+    assert!(
+        message.contains(&format!("{}:{}", file!(), repo_registration().line)),
+        "{message}"
+    );
 }
 
 #[test]
@@ -960,13 +1096,18 @@ ocean::raw_routes!(inventory_routes);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn from_inventory_collects_submitted_processors_and_raw_routes() {
     let (port, client) = local_port().await;
-    let configs = Arc::new(FixedPortAppConfig::new(PortAppConfig::parse(MAPPING).unwrap()));
+    let configs = Arc::new(FixedPortAppConfig::new(
+        PortAppConfig::parse(MAPPING).unwrap(),
+    ));
     let context = Context::new((), reqwest::Client::new());
     let live = LiveEvents::from_inventory(context, client, configs, options())
         .await
         .unwrap();
     assert_eq!(live.paths(), ["/inventory"]);
-    assert_eq!(live.processors("/inventory")[0].registration.name, "InventoryProcessor");
+    assert_eq!(
+        live.processors("/inventory")[0].registration.name,
+        "InventoryProcessor"
+    );
     let (base, server) = serve(&live);
     let resp = reqwest::get(format!("{base}/integration/from-inventory"))
         .await
@@ -988,7 +1129,8 @@ async fn the_port_provider_reads_the_integration_config_and_caches_it_for_its_tt
         })
         .await
         .unwrap();
-    let cached = PortAppConfigFromPort::new(client.clone(), "my-integration", Duration::from_secs(3600));
+    let cached =
+        PortAppConfigFromPort::new(client.clone(), "my-integration", Duration::from_secs(3600));
     let fresh = PortAppConfigFromPort::new(client.clone(), "my-integration", Duration::ZERO);
     assert_eq!(cached.current().await.unwrap().resources.len(), 2);
     assert_eq!(fresh.current().await.unwrap().resources.len(), 2);
@@ -997,8 +1139,16 @@ async fn the_port_provider_reads_the_integration_config_and_caches_it_for_its_tt
         .patch_integration_config("my-integration", &json!({"resources": []}))
         .await
         .unwrap();
-    assert_eq!(cached.current().await.unwrap().resources.len(), 2, "within the TTL");
-    assert_eq!(fresh.current().await.unwrap().resources.len(), 0, "TTL zero refetches");
+    assert_eq!(
+        cached.current().await.unwrap().resources.len(),
+        2,
+        "within the TTL"
+    );
+    assert_eq!(
+        fresh.current().await.unwrap().resources.len(),
+        0,
+        "TTL zero refetches"
+    );
 
     let missing = PortAppConfigFromPort::new(client, "nobody", Duration::ZERO);
     let error = missing.current().await.unwrap_err().to_string();
@@ -1009,7 +1159,9 @@ async fn the_port_provider_reads_the_integration_config_and_caches_it_for_its_tt
 #[tokio::test]
 async fn events_received_directly_carry_the_raw_body_and_lower_case_headers() {
     let (port, client) = local_port().await;
-    let configs = Arc::new(FixedPortAppConfig::new(PortAppConfig::parse(MAPPING).unwrap()));
+    let configs = Arc::new(FixedPortAppConfig::new(
+        PortAppConfig::parse(MAPPING).unwrap(),
+    ));
     let live = LiveEvents::builder(Context::new((), reqwest::Client::new()), client, configs)
         .register(team_registration())
         .build()
@@ -1019,12 +1171,21 @@ async fn events_received_directly_carry_the_raw_body_and_lower_case_headers() {
     let outcome = live
         .receive("/webhook", [("X-Custom".to_owned(), "v".to_owned())], body)
         .await;
-    assert!(matches!(outcome, ocean::live_events::IntakeOutcome::Accepted(_)));
+    assert!(matches!(
+        outcome,
+        ocean::live_events::IntakeOutcome::Accepted(_)
+    ));
     assert_eq!(live.stats().queue_depth, 1);
     let report = live.shutdown().await;
-    assert_eq!(report.unstarted, 1, "never-started events are dead-lettered at shutdown");
+    assert_eq!(
+        report.unstarted, 1,
+        "never-started events are dead-lettered at shutdown"
+    );
     let letter = &live.dead_letters().list()[0];
-    assert_eq!(letter.event.to_event().raw_body(), br#"{"type":"repo","team":"t1"}"#);
+    assert_eq!(
+        letter.event.to_event().raw_body(),
+        br#"{"type":"repo","team":"t1"}"#
+    );
     assert_eq!(letter.event.headers["x-custom"], "v");
     port.stop().await.unwrap();
 }

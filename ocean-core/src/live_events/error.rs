@@ -27,7 +27,7 @@ pub enum LiveEventsError {
     Config(String),
     /// A Port call failed.
     #[error("Port call failed: {0}")]
-    Port(#[from] PortError),
+    Port(Box<PortError>),
     /// The queue is at capacity.
     #[error("the live-event queue is full ({capacity} events queued or in flight)")]
     QueueFull {
@@ -54,4 +54,10 @@ pub enum LiveEventsError {
     /// Applying entities to Port failed in part.
     #[error("applying live-event results to Port failed: {0}")]
     Apply(String),
+}
+
+impl From<PortError> for LiveEventsError {
+    fn from(error: PortError) -> Self {
+        Self::Port(Box::new(error))
+    }
 }
