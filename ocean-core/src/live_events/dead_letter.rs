@@ -1,7 +1,7 @@
 //! Events that could not be processed after every attempt, kept to be inspected and replayed.
 
 use super::error::LiveEventsError;
-use super::event::WebhookEvent;
+use super::event::{WebhookEvent, is_credential_header};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
@@ -21,7 +21,8 @@ pub struct StoredEvent {
     pub path: String,
     /// The parsed body.
     pub payload: Value,
-    /// The headers, names lower-case.
+    /// The headers, names lower-case; credentials (`authorization`, tokens, ...) are
+    /// replaced by `[REDACTED]` so the store never holds them.
     pub headers: BTreeMap<String, String>,
     /// The raw body, base64.
     pub raw_body: String,
@@ -39,7 +40,18 @@ impl StoredEvent {
             trace_id: event.trace_id().to_owned(),
             path: event.path().to_owned(),
             payload: event.payload().clone(),
-            headers: event.headers().clone(),
+            headers: event
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    let value = if is_credential_header(k) {
+                        "[REDACTED]".to_owned()
+                    } else {
+                        v.clone()
+                    };
+                    (k.clone(), value)
+                })
+                .collect(),
             raw_body: BASE64.encode(event.raw_body()),
             received_at: event.received_at(),
             group,
@@ -307,7 +319,10 @@ mod tests {
             format!("trace-{id}"),
             "/webhook",
             json!({"id": id}),
-            [("X-Sig".to_owned(), "abc".to_owned())],
+            [
+                ("X-Sig".to_owned(), "abc".to_owned()),
+                ("X-Gitlab-Token".to_owned(), "glpat-123".to_owned()),
+            ],
             bytes::Bytes::from_static(b"{\"id\": 1}"),
             Utc::now(),
         );
@@ -364,6 +379,7 @@ mod tests {
         let event = letters[0].event.to_event();
         assert_eq!(event.raw_body(), b"{\"id\": 1}");
         assert_eq!(event.header("x-sig"), Some("abc"));
+        assert_eq!(event.header("x-gitlab-token"), Some("[REDACTED]"));
     }
 
     fn letter_with_times(stored: &DeadLetter, mut fresh: DeadLetter) -> DeadLetter {

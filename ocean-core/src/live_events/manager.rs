@@ -168,6 +168,7 @@ impl LiveEventsBuilder {
                 dead_letters: Arc::new(dead_letters),
                 stats: LiveEventsStats::default(),
                 accepting: AtomicBool::new(true),
+                started: AtomicBool::new(false),
                 hard_stop: CancellationToken::new(),
                 workers: Mutex::new(Vec::new()),
                 raw_routes: self.raw_routes,
@@ -189,6 +190,7 @@ pub(super) struct Inner {
     pub(super) dead_letters: Arc<DeadLetterStore>,
     pub(super) stats: LiveEventsStats,
     accepting: AtomicBool,
+    started: AtomicBool,
     hard_stop: CancellationToken,
     workers: Mutex<Vec<JoinHandle<usize>>>,
     pub(super) raw_routes: Vec<RawRoutesRegistration>,
@@ -431,8 +433,12 @@ impl LiveEvents {
         .await
     }
 
-    /// Starts `workers_per_path` workers for every path. Call once, inside a tokio runtime.
+    /// Starts `workers_per_path` workers for every path, inside the current tokio runtime.
+    /// Later calls do nothing.
     pub fn start(&self) {
+        if self.inner.started.swap(true, Ordering::AcqRel) {
+            return;
+        }
         let mut workers = self.inner.workers.lock().unwrap_or_else(|p| p.into_inner());
         for path in self.inner.paths.keys() {
             for worker in 0..self.inner.options.workers_per_path {
@@ -541,7 +547,7 @@ async fn run_worker(inner: Arc<Inner>, path: String, worker: usize) -> usize {
             abandoned += 1;
             inner.abandon(state, queued).instrument(span).await;
         }
-        queue.ack(delivery.id).await;
+        queue.ack(&delivery.id).await;
     }
     abandoned
 }

@@ -26,8 +26,8 @@ pub struct QueuedEvent {
 /// One event handed to a worker; give it back to [`EventQueue::ack`] when done.
 #[derive(Debug)]
 pub struct Delivery {
-    /// The backend's id of this delivery.
-    pub id: u64,
+    /// The backend's id of this delivery (a Redis stream entry id, or a counter in memory).
+    pub id: String,
     /// The event.
     pub queued: QueuedEvent,
 }
@@ -41,7 +41,7 @@ pub trait EventQueue: Send + Sync + 'static {
     /// The next event whose group is not busy; `None` once closed and drained.
     fn pop(&self) -> BoxFuture<'_, Option<Delivery>>;
     /// Marks a delivery done: it leaves the queue and its group may run its next event.
-    fn ack(&self, id: u64) -> BoxFuture<'_, ()>;
+    fn ack<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ()>;
     /// Stops accepting events; queued ones are still delivered.
     fn close(&self);
     /// Events queued or in flight.
@@ -60,7 +60,7 @@ enum Turn {
 #[derive(Debug, Default)]
 struct State {
     groups: HashMap<String, VecDeque<QueuedEvent>>,
-    busy: HashMap<u64, Option<String>>,
+    busy: HashMap<String, Option<String>>,
     ungrouped: VecDeque<QueuedEvent>,
     turns: VecDeque<Turn>,
     queued: usize,
@@ -84,8 +84,8 @@ impl State {
         };
         self.queued -= 1;
         self.next_id += 1;
-        let id = self.next_id;
-        self.busy.insert(id, group);
+        let id = self.next_id.to_string();
+        self.busy.insert(id.clone(), group);
         Some(Delivery { id, queued })
     }
 }
@@ -152,9 +152,9 @@ impl MemoryQueue {
         self.state().take()
     }
 
-    fn finish(&self, id: u64) {
+    fn finish(&self, id: &str) {
         let mut state = self.state();
-        if let Some(Some(group)) = state.busy.remove(&id) {
+        if let Some(Some(group)) = state.busy.remove(id) {
             let has_more = state.groups.get(&group).is_some_and(|q| !q.is_empty());
             if has_more {
                 state.turns.push_back(Turn::Group(group));
@@ -193,7 +193,7 @@ impl EventQueue for MemoryQueue {
         })
     }
 
-    fn ack(&self, id: u64) -> BoxFuture<'_, ()> {
+    fn ack<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ()> {
         self.finish(id);
         Box::pin(async {})
     }
@@ -272,7 +272,7 @@ mod tests {
         for _ in 0..3 {
             let d = q.pop().await.unwrap();
             seen.push(n(&d));
-            q.ack(d.id).await;
+            q.ack(&d.id).await;
         }
         assert_eq!(seen, [1, 2, 3]);
         assert_eq!(q.depth(), 0);
@@ -290,12 +290,12 @@ mod tests {
         assert_eq!(n(&b3), 3, "group a is busy, so b runs");
         assert!(q.try_pop().is_none(), "a2 waits for a1");
         assert_eq!(q.depth(), 3, "in-flight events count towards the depth");
-        q.ack(a1.id).await;
+        q.ack(&a1.id).await;
         assert_eq!(q.depth(), 2);
         let a2 = q.try_pop().unwrap();
         assert_eq!(n(&a2), 2);
-        q.ack(a2.id).await;
-        q.ack(b3.id).await;
+        q.ack(&a2.id).await;
+        q.ack(&b3.id).await;
         assert_eq!(q.depth(), 0);
         assert!(q.state().groups.is_empty(), "no group state is left behind");
         assert!(q.state().busy.is_empty());
@@ -324,7 +324,7 @@ mod tests {
         });
         tokio::task::yield_now().await;
         assert!(!waiter.is_finished());
-        q.ack(first.id).await;
+        q.ack(&first.id).await;
         assert_eq!(waiter.await.unwrap(), Some(2));
     }
 
@@ -333,9 +333,9 @@ mod tests {
         let q = MemoryQueue::new(10);
         q.try_push(item(Some("a"), 1)).unwrap();
         let d = q.try_pop().unwrap();
-        q.ack(d.id).await;
-        q.ack(d.id).await;
-        q.ack(999).await;
+        q.ack(&d.id).await;
+        q.ack(&d.id).await;
+        q.ack("999").await;
         assert_eq!(q.depth(), 0);
     }
 
@@ -349,7 +349,7 @@ mod tests {
             q.try_push(item(None, 3)),
             Err(LiveEventsError::QueueFull { capacity: 2 })
         ));
-        q.ack(d.id).await;
+        q.ack(&d.id).await;
         q.try_push(item(None, 3)).unwrap();
     }
 
@@ -363,7 +363,7 @@ mod tests {
             Err(LiveEventsError::QueueClosed)
         ));
         let d = q.pop().await.unwrap();
-        q.ack(d.id).await;
+        q.ack(&d.id).await;
         assert!(q.pop().await.is_none());
     }
 
@@ -376,7 +376,7 @@ mod tests {
         q.try_push(item(Some("quiet"), 10)).unwrap();
         let d = q.try_pop().unwrap();
         assert_eq!(n(&d), 0);
-        q.ack(d.id).await;
+        q.ack(&d.id).await;
         // The busy group's next event queues behind the quiet group's turn.
         assert_eq!(n(&q.try_pop().unwrap()), 10);
     }
@@ -400,7 +400,7 @@ mod tests {
                         log.lock().unwrap().push(("start", v));
                         tokio::time::sleep(Duration::from_millis(1)).await;
                         log.lock().unwrap().push(("end", v));
-                        q.ack(d.id).await;
+                        q.ack(&d.id).await;
                     }
                 })
             })

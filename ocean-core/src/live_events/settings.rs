@@ -60,3 +60,29 @@ impl LiveEventsOptions {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigSources;
+
+    #[test]
+    fn reads_ocean_settings_and_keeps_defaults_for_the_rest() {
+        let sources = ConfigSources::new().with_env([
+            ("OCEAN__EVENT_WORKERS_COUNT", "4"),
+            ("OCEAN__MAX_EVENT_PROCESSING_SECONDS", "30"),
+            ("OCEAN__MAX_WAIT_SECONDS_BEFORE_SHUTDOWN", "2"),
+            ("OCEAN__LIVE_EVENTS__QUEUE_CAPACITY", "64"),
+            ("OCEAN__PORT__PORT_APP_CONFIG_CACHE_TTL", "0"),
+        ]);
+        let settings = OceanSettings::load(&sources, Some("jira")).unwrap();
+        let options = LiveEventsOptions::from_settings(&settings);
+        assert_eq!(options.workers_per_path, 4);
+        assert_eq!(options.max_event_processing, Duration::from_secs(30));
+        assert_eq!(options.shutdown_grace, Duration::from_secs(2));
+        assert_eq!(options.queue_capacity, 64);
+        assert_eq!(options.port_app_config_ttl, Duration::ZERO);
+        assert_eq!(options.body_limit, 1024 * 1024);
+        assert!(options.admin_token.is_none());
+    }
+}
