@@ -216,6 +216,66 @@ impl WebhookProcessor for UnmappedProcessor {
     }
 }
 
+/// Records its hooks on `/hooks`; `after_fails` makes `after_processing` fail.
+#[derive(Default)]
+struct HookProcessor;
+
+impl WebhookProcessor for HookProcessor {
+    async fn should_process_event(&self, _event: &WebhookEvent) -> bool {
+        true
+    }
+    async fn authenticate(&self, _event: &WebhookEvent) -> Result<bool> {
+        Ok(true)
+    }
+    async fn validate_payload(&self, _payload: &Payload) -> Result<bool> {
+        Ok(true)
+    }
+    async fn before_processing(&self, event: &WebhookEvent, ctx: &Context) -> Result<()> {
+        assert_eq!(ctx.resource().map(|r| r.kind.as_str()), Some("repository"));
+        record(event.payload(), "before");
+        Ok(())
+    }
+    async fn handle_event(
+        &self,
+        payload: &Payload,
+        resource: &ResourceConfig,
+        ctx: &Context,
+    ) -> Result<WebhookEventRawResults> {
+        assert_eq!(
+            ctx.resource(),
+            Some(resource),
+            "the context carries the resource"
+        );
+        record(payload, "attempt");
+        Ok(WebhookEventRawResults::updated(vec![item_of(payload)]))
+    }
+    async fn after_processing(
+        &self,
+        event: &WebhookEvent,
+        results: &WebhookEventRawResults,
+        _ctx: &Context,
+    ) -> Result<()> {
+        assert_eq!(results.updated_raw_results.len(), 1);
+        record(event.payload(), "after");
+        if event.payload()["after_fails"] == true {
+            return Err(Error::msg("post-processing bookkeeping failed"));
+        }
+        Ok(())
+    }
+}
+
+fn hook_registration() -> WebhookProcessorRegistration {
+    WebhookProcessorRegistration {
+        path: "/hooks",
+        name: "HookProcessor",
+        kinds: &["repository"],
+        retry: fast_retries(),
+        file: file!(),
+        line: line!(),
+        factory: make::<HookProcessor>,
+    }
+}
+
 fn make<P: WebhookProcessor + Default>() -> Arc<dyn DynWebhookProcessor> {
     Arc::new(P::default())
 }
@@ -1188,4 +1248,43 @@ async fn events_received_directly_carry_the_raw_body_and_lower_case_headers() {
     );
     assert_eq!(letter.event.headers["x-custom"], "v");
     port.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn before_and_after_processing_wrap_handle_event_and_a_failing_after_drops_the_results() {
+    let h = harness_with(vec![hook_registration()], options(), true).await;
+    let ok = serde_json::to_vec(&repo("hooks", "r-hooks")).unwrap();
+    assert_eq!(h.post_raw("/hooks", ok, false).await.status().as_u16(), 202);
+    eventually("entity upserted", || {
+        h.entity("service", "r-hooks").is_some()
+    })
+    .await;
+    let order: Vec<&str> = LOG.lock().unwrap()["hooks"]
+        .iter()
+        .map(|r| r.what)
+        .collect();
+    assert_eq!(order, ["before", "attempt", "after"]);
+
+    let mut failing = repo("hooks-after", "r-after");
+    failing["after_fails"] = json!(true);
+    let failing = serde_json::to_vec(&failing).unwrap();
+    assert_eq!(
+        h.post_raw("/hooks", failing, false).await.status().as_u16(),
+        202
+    );
+    eventually("dead letter", || !h.live.dead_letters().is_empty()).await;
+    assert!(h.entity("service", "r-after").is_none());
+    assert_eq!(
+        h.live.dead_letters().list()[0].failures[0].error,
+        "post-processing bookkeeping failed"
+    );
+
+    let resp = h
+        .http
+        .get(format!("{}/integration/hooks", h.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 405, "webhook paths take POST only");
+    h.stop().await;
 }

@@ -21,14 +21,14 @@ impl LiveEvents {
         for path in self.paths() {
             let live = self.clone();
             let path: Arc<str> = Arc::from(path);
-            scope = scope.route(
-                &path.clone(),
-                web::post().to(move |req: HttpRequest, body: web::Payload| {
+            // A resource (not a bare route) so other methods get 405, not 404.
+            scope = scope.service(web::resource(path.to_string()).route(web::post().to(
+                move |req: HttpRequest, body: web::Payload| {
                     let live = live.clone();
                     let path = Arc::clone(&path);
                     async move { live.receive_http(&path, req, body).await }
-                }),
-            );
+                },
+            )));
         }
         for raw in &self.inner.raw_routes {
             scope = scope.configure(raw.configure);

@@ -20,6 +20,7 @@ use futures::future::join_all;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -489,16 +490,28 @@ impl LiveEvents {
         }
         let handles: Vec<JoinHandle<usize>> =
             std::mem::take(&mut *self.inner.workers.lock().unwrap_or_else(|p| p.into_inner()));
+        let aborts: Vec<_> = handles.iter().map(JoinHandle::abort_handle).collect();
+        let grace = self.inner.options.shutdown_grace;
         let mut all = join_all(handles);
         let mut report = ShutdownReport::default();
-        let finished = match tokio::time::timeout(self.inner.options.shutdown_grace, &mut all).await
-        {
+        let finished = match tokio::time::timeout(grace, &mut all).await {
             Ok(finished) => finished,
             Err(_) => {
                 report.timed_out = true;
                 tracing::warn!("shutdown grace period over: abandoning in-flight live events");
                 self.inner.hard_stop.cancel();
-                all.await
+                // Abandoning runs the processors' `cancel`; author code gets one more grace
+                // period (at least a second) before the workers are aborted outright.
+                match tokio::time::timeout(grace.max(Duration::from_secs(1)), &mut all).await {
+                    Ok(finished) => finished,
+                    Err(_) => {
+                        tracing::error!("live-event workers did not stop: aborting them");
+                        for abort in &aborts {
+                            abort.abort();
+                        }
+                        all.await
+                    }
+                }
             }
         };
         report.abandoned = finished.into_iter().map(|r| r.unwrap_or(0)).sum();
@@ -603,6 +616,21 @@ impl Inner {
             }
         };
         let processors = matched(state, queued);
+        let mut failures: Vec<DeadLetterFailure> = queued
+            .processors
+            .iter()
+            .filter(|name| {
+                !processors
+                    .iter()
+                    .any(|p| p.registration.name == name.as_str())
+            })
+            .map(|name| DeadLetterFailure {
+                processor: Some(name.clone()),
+                kind: None,
+                error: format!("no processor `{name}` is registered on this path"),
+                attempts: 0,
+            })
+            .collect();
         let outcomes = join_all(
             processors
                 .iter()
@@ -610,7 +638,6 @@ impl Inner {
         )
         .await;
         let mut results = Vec::new();
-        let mut failures = Vec::new();
         for outcome in outcomes.into_iter().flatten() {
             match outcome {
                 Ok(result) => results.push(result),

@@ -329,6 +329,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_slow_event_keeps_its_group_until_acked_so_nothing_is_duplicated_or_lost() {
+        let q = Arc::new(MemoryQueue::new(10));
+        q.try_push(item(Some("a"), 1)).unwrap();
+        q.try_push(item(Some("a"), 2)).unwrap();
+        let slow = q.try_pop().unwrap();
+        // However long the first event takes, no other worker gets group a: there is no
+        // lock expiry that could hand out event 1 again and later drop event 2.
+        for _ in 0..50 {
+            tokio::task::yield_now().await;
+            assert!(q.try_pop().is_none());
+        }
+        q.ack(&slow.id).await;
+        let next = q.try_pop().unwrap();
+        assert_eq!(n(&next), 2);
+        q.ack(&next.id).await;
+        assert!(q.try_pop().is_none());
+        assert_eq!(q.depth(), 0);
+    }
+
+    #[tokio::test]
     async fn acking_twice_or_an_unknown_id_is_harmless() {
         let q = MemoryQueue::new(10);
         q.try_push(item(Some("a"), 1)).unwrap();
