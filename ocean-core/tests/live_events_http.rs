@@ -1009,7 +1009,7 @@ async fn shutdown_finishes_in_flight_work_and_cancels_what_it_abandons() {
     let h = harness_with(
         vec![repo_registration()],
         LiveEventsOptions {
-            shutdown_grace: Duration::from_secs(1),
+            shutdown_grace: Duration::from_secs(3),
             ..options()
         },
         true,
@@ -1287,4 +1287,49 @@ async fn before_and_after_processing_wrap_handle_event_and_a_failing_after_drops
         .unwrap();
     assert_eq!(resp.status().as_u16(), 405, "webhook paths take POST only");
     h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_persisted_to_a_file_survive_a_restart_and_can_be_replayed() {
+    let (port, client) = local_port().await;
+    let dir = tempfile::tempdir().unwrap();
+    let options = LiveEventsOptions {
+        dead_letter_file: Some(dir.path().join("dead-letters.jsonl")),
+        ..options()
+    };
+    let build = || {
+        let configs = Arc::new(FixedPortAppConfig::new(
+            PortAppConfig::parse(MAPPING).unwrap(),
+        ));
+        LiveEvents::builder(
+            Context::new((), reqwest::Client::new()),
+            client.clone(),
+            configs,
+        )
+        .register(team_registration())
+        .options(options.clone())
+        .build()
+    };
+    let first = build().await.unwrap();
+    let body = Bytes::from_static(br#"{"type":"repo","team":"persisted"}"#);
+    assert!(matches!(
+        first.receive("/webhook", [], body).await,
+        ocean::live_events::IntakeOutcome::Accepted(_)
+    ));
+    assert_eq!(first.shutdown().await.unstarted, 1);
+
+    let second = build().await.unwrap();
+    let letters = second.dead_letters().list();
+    assert_eq!(letters.len(), 1, "loaded from the file");
+    second.start();
+    second.replay(&letters[0].id).await.unwrap();
+    eventually("replayed entity", || {
+        port.state().entity("team", "persisted").is_some()
+    })
+    .await;
+    assert!(second.dead_letters().is_empty());
+    second.shutdown().await;
+    let third = build().await.unwrap();
+    assert!(third.dead_letters().is_empty(), "the replay was journaled");
+    port.stop().await.unwrap();
 }
