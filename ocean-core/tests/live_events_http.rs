@@ -1333,3 +1333,35 @@ async fn dead_letters_persisted_to_a_file_survive_a_restart_and_can_be_replayed(
     assert!(third.dead_letters().is_empty(), "the replay was journaled");
     port.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_custom_queue_backend_is_used_for_every_path() {
+    let (port, client) = local_port().await;
+    let configs = Arc::new(FixedPortAppConfig::new(
+        PortAppConfig::parse(MAPPING).unwrap(),
+    ));
+    let made = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&made);
+    let live = LiveEvents::builder(Context::new((), reqwest::Client::new()), client, configs)
+        .register(team_registration())
+        .register(hook_registration())
+        .queues(move |path, _capacity| {
+            seen.lock().unwrap().push(path.to_owned());
+            Arc::new(ocean::live_events::MemoryQueue::new(1))
+        })
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(*made.lock().unwrap(), ["/hooks", "/webhook"]);
+    let body = || Bytes::from_static(br#"{"type":"repo","team":"t"}"#);
+    assert!(matches!(
+        live.receive("/webhook", [], body()).await,
+        ocean::live_events::IntakeOutcome::Accepted(_)
+    ));
+    assert_eq!(
+        live.receive("/webhook", [], body()).await,
+        ocean::live_events::IntakeOutcome::Busy
+    );
+    assert_eq!(live.stats().rejected_busy, 1);
+    port.stop().await.unwrap();
+}

@@ -83,7 +83,11 @@ pub struct LiveEventsBuilder {
     options: LiveEventsOptions,
     registrations: Vec<WebhookProcessorRegistration>,
     raw_routes: Vec<RawRoutesRegistration>,
+    queues: Option<QueueFactory>,
 }
+
+/// Makes the queue of one path from its path and capacity.
+pub type QueueFactory = Box<dyn Fn(&str, usize) -> Arc<dyn EventQueue> + Send>;
 
 impl std::fmt::Debug for LiveEventsBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -104,6 +108,16 @@ impl LiveEventsBuilder {
     /// Sets the options.
     pub fn options(mut self, options: LiveEventsOptions) -> Self {
         self.options = options;
+        self
+    }
+
+    /// Uses another queue backend (e.g. Redis Streams): `make(path, capacity)` builds the queue
+    /// of each path. Default: a [`MemoryQueue`] per path.
+    pub fn queues(
+        mut self,
+        make: impl Fn(&str, usize) -> Arc<dyn EventQueue> + Send + 'static,
+    ) -> Self {
+        self.queues = Some(Box::new(make));
         self
     }
 
@@ -149,8 +163,11 @@ impl LiveEventsBuilder {
                         registration,
                     })
                     .collect();
-                let queue: Arc<dyn EventQueue> =
-                    Arc::new(MemoryQueue::new(self.options.queue_capacity));
+                let capacity = self.options.queue_capacity;
+                let queue: Arc<dyn EventQueue> = match &self.queues {
+                    Some(make) => make(&path, capacity),
+                    None => Arc::new(MemoryQueue::new(capacity)),
+                };
                 (path, PathState { processors, queue })
             })
             .collect();
@@ -275,6 +292,7 @@ impl LiveEvents {
             options: LiveEventsOptions::default(),
             registrations: Vec::new(),
             raw_routes: Vec::new(),
+            queues: None,
         }
     }
 

@@ -33,11 +33,11 @@ pub use erased::{DynWebhookProcessor, WebhookProcessorRegistration};
 pub use error::LiveEventsError;
 pub use event::{Payload, WebhookEvent, WebhookEventRawResults};
 pub use manager::{
-    IntakeOutcome, LiveEvents, LiveEventsBuilder, RegisteredProcessor, ShutdownReport,
-    collect_registrations,
+    IntakeOutcome, LiveEvents, LiveEventsBuilder, QueueFactory, RegisteredProcessor,
+    ShutdownReport, collect_registrations,
 };
 pub use processor::{ProcessorRetryPolicy, WebhookProcessor};
-pub use queue::{Delivery, EventQueue, MemoryQueue, QueuedEvent};
+pub use queue::{Delivery, EventQueue, MemoryQueue, QueuedEvent, QueuedRecord};
 pub use raw_routes::RawRoutesRegistration;
 pub use settings::LiveEventsOptions;
 pub use stats::{LiveEventsStats, StatsSnapshot};

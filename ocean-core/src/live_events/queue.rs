@@ -5,9 +5,11 @@
 //! There is no lock expiry: a group stays busy until its in-flight event is acked, so a slow
 //! worker can never cause the same event to be handed out twice or the next one to be lost.
 
+use super::dead_letter::StoredEvent;
 use super::error::LiveEventsError;
 use super::event::WebhookEvent;
 use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use tokio::sync::Notify;
@@ -20,6 +22,36 @@ pub struct QueuedEvent {
     /// Its ordering key: events of one group are processed one at a time, in order.
     pub group: Option<String>,
     /// The names of the processors that accepted it at the door, in matching order.
+    pub processors: Vec<String>,
+}
+
+impl QueuedEvent {
+    /// The serialisable form, for durable backends (credential headers are redacted: the
+    /// door checks that needed them have passed).
+    pub fn to_record(&self) -> QueuedRecord {
+        QueuedRecord {
+            event: StoredEvent::from_event(&self.event, self.group.clone()),
+            processors: self.processors.clone(),
+        }
+    }
+
+    /// The event a record holds.
+    pub fn from_record(record: QueuedRecord) -> Self {
+        Self {
+            event: record.event.to_event(),
+            group: record.event.group,
+            processors: record.processors,
+        }
+    }
+}
+
+/// A [`QueuedEvent`] as a durable backend stores it (JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueuedRecord {
+    /// The event, with its group.
+    pub event: StoredEvent,
+    /// The processors that accepted it at the door.
     pub processors: Vec<String>,
 }
 
@@ -439,6 +471,18 @@ mod tests {
             let events: Vec<_> = events.into_iter().copied().collect();
             assert_eq!(events, expected, "group {parity} ran strictly in order");
         }
+    }
+
+    #[test]
+    fn a_queued_event_round_trips_through_its_record() {
+        let mut queued = item(Some("g"), 7);
+        queued.processors = vec!["A".into()];
+        let json = serde_json::to_string(&queued.to_record()).unwrap();
+        let back = QueuedEvent::from_record(serde_json::from_str(&json).unwrap());
+        assert_eq!(back.group.as_deref(), Some("g"));
+        assert_eq!(back.processors, ["A"]);
+        assert_eq!(back.event.trace_id(), "t7");
+        assert_eq!(back.event.payload(), queued.event.payload());
     }
 
     #[test]
