@@ -7,6 +7,18 @@
 //! on every resource of its kinds with timeout and retries, map the raw results with the
 //! resource's mapping and apply them through [`LiveApplier`]. Events that still fail go to the
 //! [`DeadLetterStore`], which [`LiveEvents::configure_admin`] exposes for listing and replay.
+//!
+//! Where this differs from Python Ocean, on purpose:
+//! - events are rejected at the door (400/401/413/422, 503 when full) and acknowledged (202)
+//!   only once queued; nothing waits in an unbounded queue;
+//! - retry state is per event and resource, never on the shared processor instance, and the
+//!   first retry waits `initial_retry_delay` (Ocean sleeps one exponent more than it logs);
+//! - `max_event_processing` bounds each `handle_event` attempt: a timed-out attempt is
+//!   cancelled (`cancel`) and counts as a retryable failure;
+//! - a group stays busy until its event is acked: no lock expiry, so no duplicate or lost work;
+//!   events without a group run in parallel instead of sharing one group;
+//! - deletions search ownership once per chunk of candidates and bulk-delete per blueprint;
+//! - events that fail every attempt, or that shutdown abandons, go to the dead letters.
 
 mod admin;
 mod app_config;
