@@ -12,12 +12,11 @@ pub type Payload = Value;
 
 /// One incoming webhook: the parsed payload, the headers, the raw body bytes (for signature
 /// checks) and when it arrived. Cheap to clone.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WebhookEvent {
     inner: Arc<EventInner>,
 }
 
-#[derive(Debug)]
 struct EventInner {
     trace_id: String,
     path: String,
@@ -92,6 +91,31 @@ impl WebhookEvent {
     }
 }
 
+/// Header names, never values (they may carry tokens), and no body (it may carry data the
+/// sender considers private).
+impl std::fmt::Debug for WebhookEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookEvent")
+            .field("trace_id", &self.inner.trace_id)
+            .field("path", &self.inner.path)
+            .field("headers", &self.inner.headers.keys().collect::<Vec<_>>())
+            .field("raw_body_len", &self.inner.raw_body.len())
+            .field("received_at", &self.inner.received_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether a header carries a credential (its value is never stored or printed).
+pub(crate) fn is_credential_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
+    ) || ["token", "secret", "password", "api-key", "apikey"]
+        .iter()
+        .any(|word| name.contains(word))
+}
+
 impl crate::signature::HeaderSource for WebhookEvent {
     fn header_bytes(&self, name: &str) -> Option<&[u8]> {
         self.header(name).map(str::as_bytes)
@@ -122,6 +146,50 @@ impl WebhookEventRawResults {
         Self {
             updated_raw_results: Vec::new(),
             deleted_raw_results: items,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_header_names_but_no_values_or_body() {
+        let event = WebhookEvent::new(
+            "t1",
+            "/webhook",
+            serde_json::json!({"card": "4111"}),
+            [("Authorization".to_owned(), "Bearer hunter2".to_owned())],
+            Bytes::from_static(b"{\"card\": \"4111\"}"),
+            Utc::now(),
+        );
+        let debug = format!("{event:?}");
+        assert!(debug.contains("authorization"), "{debug}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("4111"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn credential_headers_are_recognised() {
+        for name in [
+            "Authorization",
+            "X-Gitlab-Token",
+            "x-api-key",
+            "X-Webhook-Secret",
+            "cookie",
+        ] {
+            assert!(is_credential_header(name), "{name}");
+        }
+        for name in [
+            "x-hub-signature-256",
+            "x-port-signature",
+            "content-type",
+            "x-github-event",
+        ] {
+            assert!(!is_credential_header(name), "{name}");
         }
     }
 }

@@ -1,9 +1,55 @@
 //! Live events: webhook processors, from the HTTP request to Port.
+//!
+//! The flow: [`LiveEvents::configure`] mounts `POST /integration{path}` for every registered
+//! path. Intake checks the body size, parses JSON, asks the path's processors whether they want
+//! the event, authenticates and validates it, and answers 202 only once the [`EventQueue`]
+//! holds it. Workers (N per path) take events in per-group order, run each matched processor
+//! on every resource of its kinds with timeout and retries, map the raw results with the
+//! resource's mapping and apply them through [`LiveApplier`]. Events that still fail go to the
+//! [`DeadLetterStore`], which [`LiveEvents::configure_admin`] exposes for listing and replay.
+//!
+//! Where this differs from Python Ocean, on purpose:
+//! - events are rejected at the door (400/401/413/422, 503 when full) and acknowledged (202)
+//!   only once queued; nothing waits in an unbounded queue;
+//! - retry state is per event and resource, never on the shared processor instance, and the
+//!   first retry waits `initial_retry_delay` (Ocean sleeps one exponent more than it logs);
+//! - `max_event_processing` bounds each `handle_event` attempt: a timed-out attempt is
+//!   cancelled (`cancel`) and counts as a retryable failure;
+//! - a group stays busy until its event is acked: no lock expiry, so no duplicate or lost work;
+//!   events without a group run in parallel instead of sharing one group;
+//! - deletions search ownership once per chunk of candidates and bulk-delete per blueprint;
+//! - events that fail every attempt, or that shutdown abandons, go to the dead letters.
 
+mod admin;
+mod app_config;
+mod applier;
+mod dead_letter;
 mod erased;
+mod error;
 mod event;
+mod intake;
+mod manager;
 mod processor;
+mod queue;
+mod raw_routes;
+mod settings;
+mod stats;
 
+pub use app_config::{
+    CompiledConfig, CompiledConfigCache, FixedPortAppConfig, PortAppConfigFromPort,
+    PortAppConfigProvider,
+};
+pub use applier::{ApplyPlan, ApplyReport, LiveApplier, plan_results};
+pub use dead_letter::{DeadLetter, DeadLetterFailure, DeadLetterStore, StoredEvent};
 pub use erased::{DynWebhookProcessor, WebhookProcessorRegistration};
+pub use error::LiveEventsError;
 pub use event::{Payload, WebhookEvent, WebhookEventRawResults};
+pub use manager::{
+    IntakeOutcome, LiveEvents, LiveEventsBuilder, QueueFactory, RegisteredProcessor,
+    ShutdownReport, collect_registrations,
+};
 pub use processor::{ProcessorRetryPolicy, WebhookProcessor};
+pub use queue::{Delivery, EventQueue, MemoryQueue, QueuedEvent, QueuedRecord};
+pub use raw_routes::RawRoutesRegistration;
+pub use settings::LiveEventsOptions;
+pub use stats::{LiveEventsStats, StatsSnapshot};

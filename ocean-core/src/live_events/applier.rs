@@ -1,0 +1,532 @@
+//! From raw results to Port: map with the resource's mapping, upsert, and delete what this
+//! integration owns. Also the ad-hoc `register_raw` / `unregister_raw` of raw route handlers.
+
+use super::app_config::{CompiledConfig, CompiledConfigCache, PortAppConfigProvider};
+use super::error::LiveEventsError;
+use super::event::WebhookEventRawResults;
+use crate::RawItem;
+use crate::mapping::{JqEngine, PortAppConfig};
+use crate::port::client::{
+    BulkDeleteOutcome, DeleteOptions, EventInfo, PortClient, UpsertOptions, UpsertStatus,
+};
+use crate::port::types::{Entity, Query, QueryNode};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+/// Candidates looked up per ownership search.
+const OWNERSHIP_SEARCH_CHUNK: usize = 100;
+
+/// What the raw results of one event (or one `register_raw` call) become.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApplyPlan {
+    /// Entities to upsert.
+    pub upserts: Vec<Entity>,
+    /// Entities to delete if this integration owns them.
+    pub deletions: Vec<Entity>,
+}
+
+/// What applying a plan did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApplyReport {
+    /// Entities Port stored.
+    pub upserted: Vec<Entity>,
+    /// Entities deleted.
+    pub deleted: usize,
+    /// What failed (entities Port rejected, failed searches or deletes).
+    pub failures: Vec<String>,
+}
+
+impl ApplyReport {
+    /// True when nothing failed.
+    pub fn is_ok(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+fn key(entity: &Entity) -> (String, String) {
+    (entity.blueprint.clone(), entity.normalized_identifier())
+}
+
+/// Maps results to a plan, with the selector rules of live events: updated items the selector
+/// rejects become deletions, deleted items become deletions only when they pass it, and an
+/// upsert of the same (blueprint, identifier) in the same plan wins over its deletion.
+///
+/// `results` pairs each result with the index of its resource in `compiled`.
+pub fn plan_results(
+    compiled: &CompiledConfig,
+    results: &[(usize, WebhookEventRawResults)],
+) -> ApplyPlan {
+    let mut upserts = Vec::new();
+    let mut candidates = Vec::new();
+    for (index, result) in results {
+        let Some(resource) = compiled.resources.get(*index) else {
+            continue;
+        };
+        let updated = resource.map_batch(&result.updated_raw_results, true);
+        updated.log_issues(resource.kind(), None);
+        upserts.extend(updated.entities);
+        candidates.extend(updated.filtered_out.entities);
+        let deleted = resource.map_batch(&result.deleted_raw_results, true);
+        deleted.log_issues(resource.kind(), None);
+        candidates.extend(deleted.entities);
+    }
+    ApplyPlan {
+        deletions: deletions_not_upserted(&upserts, candidates),
+        upserts,
+    }
+}
+
+fn deletions_not_upserted(upserts: &[Entity], candidates: Vec<Entity>) -> Vec<Entity> {
+    let kept: HashSet<(String, String)> = upserts.iter().map(key).collect();
+    let mut seen = HashSet::new();
+    candidates
+        .into_iter()
+        .filter(|e| !e.uses_search_identifier())
+        .filter(|e| !kept.contains(&key(e)) && seen.insert(key(e)))
+        .collect()
+}
+
+// `PortClient::delete_entities_bulk`'s future cannot be proven `Send` (a higher-ranked
+// lifetime in its stream combinators), so it cannot be awaited inside a spawned worker. It runs
+// on the blocking pool instead, driven by the runtime's handle, which keeps the workers free.
+async fn delete_bulk(
+    port: &PortClient,
+    blueprint: &str,
+    identifiers: &[String],
+    options: &DeleteOptions,
+) -> BulkDeleteOutcome {
+    let (port, blueprint, ids, options) = (
+        port.clone(),
+        blueprint.to_owned(),
+        identifiers.to_vec(),
+        options.clone(),
+    );
+    let handle = tokio::runtime::Handle::current();
+    let joined = tokio::task::spawn_blocking(move || {
+        handle.block_on(port.delete_entities_bulk(&blueprint, &ids, &options))
+    })
+    .await;
+    joined.unwrap_or_else(|e| BulkDeleteOutcome {
+        deleted: Vec::new(),
+        failures: vec![crate::port::client::DeleteFailure {
+            identifiers: identifiers.to_vec(),
+            reason: format!("the delete task failed: {e}"),
+        }],
+    })
+}
+
+/// Writes mapped live-event results to Port. Reachable from raw route handlers as
+/// `web::Data<LiveApplier>`.
+#[derive(Clone)]
+pub struct LiveApplier {
+    port: PortClient,
+    configs: Arc<dyn PortAppConfigProvider>,
+    compiled: Arc<CompiledConfigCache>,
+}
+
+impl std::fmt::Debug for LiveApplier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveApplier")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LiveApplier {
+    /// An applier writing through `port`, with mappings from `configs` compiled by `jq`.
+    pub fn new(
+        port: PortClient,
+        configs: Arc<dyn PortAppConfigProvider>,
+        jq: Arc<JqEngine>,
+    ) -> Self {
+        Self {
+            port,
+            configs,
+            compiled: Arc::new(CompiledConfigCache::new(jq)),
+        }
+    }
+
+    /// The Port client.
+    pub fn port(&self) -> &PortClient {
+        &self.port
+    }
+
+    /// The current config, compiled (compiled once per config version).
+    pub async fn current(&self) -> Result<Arc<CompiledConfig>, LiveEventsError> {
+        let config = self.configs.current().await?;
+        Ok(self.compiled.get(&config))
+    }
+
+    /// Maps `results` (off the async runtime) and applies them.
+    pub async fn apply_results(
+        &self,
+        compiled: Arc<CompiledConfig>,
+        results: Vec<(usize, WebhookEventRawResults)>,
+    ) -> Result<ApplyReport, LiveEventsError> {
+        let config = Arc::clone(&compiled.config);
+        let plan = tokio::task::spawn_blocking(move || plan_results(&compiled, &results))
+            .await
+            .map_err(|e| LiveEventsError::Apply(format!("mapping task failed: {e}")))?;
+        Ok(self.apply(&config, plan).await)
+    }
+
+    /// Upserts the plan's entities, then deletes those of its deletions this integration owns
+    /// (one ownership search per chunk of candidates, one bulk delete per blueprint).
+    pub async fn apply(&self, config: &PortAppConfig, plan: ApplyPlan) -> ApplyReport {
+        let event = Some(EventInfo {
+            event_type: "live_event".into(),
+            resync_id: None,
+        });
+        let mut report = ApplyReport::default();
+        if !plan.upserts.is_empty() {
+            let options = UpsertOptions {
+                merge: config.enable_merge_entity,
+                create_missing_related_entities: config.create_missing_related_entities,
+                event: event.clone(),
+            };
+            let outcome = self.port.upsert_entities_bulk(plan.upserts, &options).await;
+            for result in outcome.results {
+                match result.status {
+                    UpsertStatus::Stored { .. } => report.upserted.push(result.entity),
+                    UpsertStatus::Failed(f) | UpsertStatus::Unresolved(f) => {
+                        report.failures.push(format!(
+                            "upsert of `{}` ({}) failed: {} {}",
+                            result.entity.normalized_identifier(),
+                            result.entity.blueprint,
+                            f.error,
+                            f.message
+                        ));
+                    }
+                }
+            }
+        }
+        if !plan.deletions.is_empty() {
+            let options = DeleteOptions {
+                delete_dependents: config.delete_dependent_entities,
+                event,
+            };
+            self.delete_owned(&plan.deletions, &options, &mut report)
+                .await;
+        }
+        tracing::info!(
+            upserted = report.upserted.len(),
+            deleted = report.deleted,
+            failures = report.failures.len(),
+            "live-event results applied"
+        );
+        report
+    }
+
+    async fn delete_owned(
+        &self,
+        candidates: &[Entity],
+        options: &DeleteOptions,
+        report: &mut ApplyReport,
+    ) {
+        let mut owned: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for chunk in candidates.chunks(OWNERSHIP_SEARCH_CHUNK) {
+            let query = Query::or(
+                chunk
+                    .iter()
+                    .map(|e| {
+                        QueryNode::Group(Query::and(vec![
+                            QueryNode::rule("$identifier", "=", e.identifier.clone()),
+                            QueryNode::rule("$blueprint", "=", Value::String(e.blueprint.clone())),
+                        ]))
+                    })
+                    .collect(),
+            );
+            match self
+                .port
+                .search_owned_entities(&query, &["identifier", "blueprint"])
+                .await
+            {
+                Ok(found) => {
+                    for entity in found {
+                        owned
+                            .entry(entity.blueprint.clone())
+                            .or_default()
+                            .push(entity.normalized_identifier());
+                    }
+                }
+                Err(e) => report
+                    .failures
+                    .push(format!("ownership search before deleting failed: {e}")),
+            }
+        }
+        for (blueprint, identifiers) in owned {
+            let outcome = delete_bulk(&self.port, &blueprint, &identifiers, options).await;
+            report.deleted += outcome.deleted.len();
+            for failure in outcome.failures {
+                report.failures.push(format!(
+                    "delete of {} `{blueprint}` entities failed: {}",
+                    failure.identifiers.len(),
+                    failure.reason
+                ));
+            }
+        }
+    }
+
+    /// Maps `items` with every resource of `kind` in the current config and upserts them; then
+    /// deletes the entities (owned by this integration) of items the selector now rejects,
+    /// unless some resource registered them. Deletes nothing if any upsert failed.
+    pub async fn register_raw(
+        &self,
+        kind: &str,
+        items: Vec<RawItem>,
+    ) -> Result<Vec<Entity>, LiveEventsError> {
+        let compiled = self.current().await?;
+        let config = Arc::clone(&compiled.config);
+        let kind_owned = kind.to_owned();
+        let plan = tokio::task::spawn_blocking(move || {
+            let mut upserts = Vec::new();
+            let mut candidates = Vec::new();
+            for (index, _) in compiled.config.resources_of_kind(&kind_owned) {
+                if let Some(resource) = compiled.resources.get(index) {
+                    let outcome = resource.map_batch(&items, true);
+                    outcome.log_issues(resource.kind(), None);
+                    upserts.extend(outcome.entities);
+                    candidates.extend(outcome.filtered_out.entities);
+                }
+            }
+            ApplyPlan {
+                deletions: deletions_not_upserted(&upserts, candidates),
+                upserts,
+            }
+        })
+        .await
+        .map_err(|e| LiveEventsError::Apply(format!("mapping task failed: {e}")))?;
+        let deletions = plan.deletions.clone();
+        let mut report = self
+            .apply(
+                &config,
+                ApplyPlan {
+                    upserts: plan.upserts,
+                    deletions: Vec::new(),
+                },
+            )
+            .await;
+        if !report.is_ok() {
+            return Err(LiveEventsError::Apply(format!(
+                "failed to register {} entities of kind `{kind}`, skipping the delete phase: {}",
+                report.failures.len(),
+                report.failures.join("; ")
+            )));
+        }
+        if !deletions.is_empty() {
+            let deleted = self
+                .apply(
+                    &config,
+                    ApplyPlan {
+                        upserts: Vec::new(),
+                        deletions,
+                    },
+                )
+                .await;
+            report.failures.extend(deleted.failures);
+            if !report.is_ok() {
+                return Err(LiveEventsError::Apply(report.failures.join("; ")));
+            }
+        }
+        Ok(report.upserted)
+    }
+
+    /// Maps `items` with every resource of `kind` (selector applied) and deletes the entities
+    /// this integration owns. Returns the entities asked to be deleted.
+    pub async fn unregister_raw(
+        &self,
+        kind: &str,
+        items: Vec<RawItem>,
+    ) -> Result<Vec<Entity>, LiveEventsError> {
+        let compiled = self.current().await?;
+        let config = Arc::clone(&compiled.config);
+        let kind_owned = kind.to_owned();
+        let deletions = tokio::task::spawn_blocking(move || {
+            let mut deletions = Vec::new();
+            for (index, _) in compiled.config.resources_of_kind(&kind_owned) {
+                if let Some(resource) = compiled.resources.get(index) {
+                    let outcome = resource.map_batch(&items, false);
+                    outcome.log_issues(resource.kind(), None);
+                    deletions.extend(outcome.entities);
+                }
+            }
+            deletions_not_upserted(&[], deletions)
+        })
+        .await
+        .map_err(|e| LiveEventsError::Apply(format!("mapping task failed: {e}")))?;
+        let report = self
+            .apply(
+                &config,
+                ApplyPlan {
+                    upserts: Vec::new(),
+                    deletions: deletions.clone(),
+                },
+            )
+            .await;
+        if !report.is_ok() {
+            return Err(LiveEventsError::Apply(format!(
+                "failed to unregister entities of kind `{kind}`: {}",
+                report.failures.join("; ")
+            )));
+        }
+        Ok(deletions)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn compiled(yaml: &str) -> CompiledConfig {
+        let config = Arc::new(PortAppConfig::parse(yaml).unwrap());
+        CompiledConfigCache::new(Arc::new(JqEngine::default()))
+            .get(&config)
+            .as_ref()
+            .clone_parts()
+    }
+
+    impl CompiledConfig {
+        fn clone_parts(&self) -> CompiledConfig {
+            CompiledConfig {
+                config: Arc::clone(&self.config),
+                resources: self.resources.clone(),
+            }
+        }
+    }
+
+    const OPEN_ONLY: &str = r#"
+resources:
+  - kind: repository
+    selector: {query: '.state == "open"'}
+    port:
+      entity:
+        mappings: {identifier: .id, blueprint: '"service"', properties: {state: .state}}
+"#;
+
+    fn ids(entities: &[Entity]) -> Vec<String> {
+        entities.iter().map(Entity::normalized_identifier).collect()
+    }
+
+    #[test]
+    fn a_creation_result_becomes_an_upsert() {
+        let c = compiled(OPEN_ONLY);
+        let plan = plan_results(
+            &c,
+            &[(
+                0,
+                WebhookEventRawResults::updated(vec![json!({"id": "r1", "state": "open"})]),
+            )],
+        );
+        assert_eq!(ids(&plan.upserts), ["r1"]);
+        assert!(plan.deletions.is_empty());
+    }
+
+    #[test]
+    fn a_deletion_result_passing_the_selector_becomes_a_deletion() {
+        let c = compiled(OPEN_ONLY);
+        let plan = plan_results(
+            &c,
+            &[(
+                0,
+                WebhookEventRawResults::deleted(vec![json!({"id": "r1", "state": "open"})]),
+            )],
+        );
+        assert!(plan.upserts.is_empty());
+        assert_eq!(ids(&plan.deletions), ["r1"]);
+    }
+
+    #[test]
+    fn an_updated_item_failing_the_selector_is_deleted() {
+        let c = compiled(OPEN_ONLY);
+        let plan = plan_results(
+            &c,
+            &[(
+                0,
+                WebhookEventRawResults::updated(vec![json!({"id": "r1", "state": "closed"})]),
+            )],
+        );
+        assert!(plan.upserts.is_empty());
+        assert_eq!(ids(&plan.deletions), ["r1"]);
+    }
+
+    #[test]
+    fn a_deleted_item_failing_the_selector_is_not_deleted() {
+        let c = compiled(OPEN_ONLY);
+        let plan = plan_results(
+            &c,
+            &[(
+                0,
+                WebhookEventRawResults::deleted(vec![json!({"id": "r1", "state": "closed"})]),
+            )],
+        );
+        assert!(plan.upserts.is_empty() && plan.deletions.is_empty());
+    }
+
+    #[test]
+    fn an_upsert_in_the_same_event_wins_over_a_deletion() {
+        let c = compiled(OPEN_ONLY);
+        let plan = plan_results(
+            &c,
+            &[
+                (
+                    0,
+                    WebhookEventRawResults::deleted(vec![json!({"id": "r1", "state": "open"})]),
+                ),
+                (
+                    0,
+                    WebhookEventRawResults::updated(vec![json!({"id": "r1", "state": "open"})]),
+                ),
+            ],
+        );
+        assert_eq!(ids(&plan.upserts), ["r1"]);
+        assert!(plan.deletions.is_empty());
+    }
+
+    #[test]
+    fn empty_results_plan_nothing() {
+        let c = compiled(OPEN_ONLY);
+        let plan = plan_results(&c, &[(0, WebhookEventRawResults::default())]);
+        assert_eq!(plan, ApplyPlan::default());
+    }
+
+    #[test]
+    fn items_to_parse_fans_out_updated_items() {
+        let c = compiled(
+            r#"
+resources:
+  - kind: file
+    selector: {query: "true"}
+    port:
+      itemsToParse: .file.content
+      entity:
+        mappings: {identifier: .item.name, blueprint: '"service"', properties: {repo: .repo}}
+"#,
+        );
+        let plan = plan_results(
+            &c,
+            &[(
+                0,
+                WebhookEventRawResults::updated(vec![json!({
+                    "repo": "r", "file": {"content": [{"name": "a"}, {"name": "b"}]}
+                })]),
+            )],
+        );
+        assert_eq!(ids(&plan.upserts), ["a", "b"]);
+        assert_eq!(plan.upserts[0].properties.as_ref().unwrap()["repo"], "r");
+    }
+
+    #[test]
+    fn results_for_an_unknown_resource_index_are_skipped() {
+        let c = compiled(OPEN_ONLY);
+        let plan = plan_results(
+            &c,
+            &[(
+                7,
+                WebhookEventRawResults::updated(vec![json!({"id": "r1", "state": "open"})]),
+            )],
+        );
+        assert_eq!(plan, ApplyPlan::default());
+    }
+}

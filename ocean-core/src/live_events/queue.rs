@@ -1,0 +1,504 @@
+//! The event queue between intake and workers: bounded, per-group FIFO, fair across groups.
+//!
+//! [`EventQueue`] is the contract a durable backend (Redis Streams) implements too: an event is
+//! delivered by `pop`, and removed only by `ack` once processing finished (at-least-once).
+//! There is no lock expiry: a group stays busy until its in-flight event is acked, so a slow
+//! worker can never cause the same event to be handed out twice or the next one to be lost.
+
+use super::dead_letter::StoredEvent;
+use super::error::LiveEventsError;
+use super::event::WebhookEvent;
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use tokio::sync::Notify;
+
+/// An event waiting for processing, with what intake decided about it.
+#[derive(Debug, Clone)]
+pub struct QueuedEvent {
+    /// The event.
+    pub event: WebhookEvent,
+    /// Its ordering key: events of one group are processed one at a time, in order.
+    pub group: Option<String>,
+    /// The names of the processors that accepted it at the door, in matching order.
+    pub processors: Vec<String>,
+}
+
+impl QueuedEvent {
+    /// The serialisable form, for durable backends (credential headers are redacted: the
+    /// door checks that needed them have passed).
+    pub fn to_record(&self) -> QueuedRecord {
+        QueuedRecord {
+            event: StoredEvent::from_event(&self.event, self.group.clone()),
+            processors: self.processors.clone(),
+        }
+    }
+
+    /// The event a record holds.
+    pub fn from_record(record: QueuedRecord) -> Self {
+        Self {
+            event: record.event.to_event(),
+            group: record.event.group,
+            processors: record.processors,
+        }
+    }
+}
+
+/// A [`QueuedEvent`] as a durable backend stores it (JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueuedRecord {
+    /// The event, with its group.
+    pub event: StoredEvent,
+    /// The processors that accepted it at the door.
+    pub processors: Vec<String>,
+}
+
+/// One event handed to a worker; give it back to [`EventQueue::ack`] when done.
+#[derive(Debug)]
+pub struct Delivery {
+    /// The backend's id of this delivery (a Redis stream entry id, or a counter in memory).
+    pub id: String,
+    /// The event.
+    pub queued: QueuedEvent,
+}
+
+/// A queue of live events.
+pub trait EventQueue: Send + Sync + 'static {
+    /// Adds an event; fails with [`LiveEventsError::QueueFull`] at capacity and
+    /// [`LiveEventsError::QueueClosed`] after [`close`](Self::close). Returns only once the
+    /// backend holds the event.
+    fn push(&self, event: QueuedEvent) -> BoxFuture<'_, Result<(), LiveEventsError>>;
+    /// The next event whose group is not busy; `None` once closed and drained.
+    fn pop(&self) -> BoxFuture<'_, Option<Delivery>>;
+    /// Marks a delivery done: it leaves the queue and its group may run its next event.
+    fn ack<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ()>;
+    /// Stops accepting events; queued ones are still delivered.
+    fn close(&self);
+    /// Events queued or in flight.
+    fn depth(&self) -> usize;
+    /// Removes and returns every event not yet delivered (used at shutdown).
+    fn drain_queued(&self) -> Vec<QueuedEvent>;
+}
+
+/// A turn in the fair rotation: a group with work, or one ungrouped event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Turn {
+    Group(String),
+    Ungrouped,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    groups: HashMap<String, VecDeque<QueuedEvent>>,
+    busy: HashMap<String, Option<String>>,
+    ungrouped: VecDeque<QueuedEvent>,
+    turns: VecDeque<Turn>,
+    queued: usize,
+    next_id: u64,
+    closed: bool,
+}
+
+impl State {
+    fn is_busy(&self, group: &str) -> bool {
+        self.busy.values().any(|g| g.as_deref() == Some(group))
+    }
+
+    fn take(&mut self) -> Option<Delivery> {
+        let turn = self.turns.pop_front()?;
+        let (queued, group) = match turn {
+            Turn::Ungrouped => (self.ungrouped.pop_front()?, None),
+            Turn::Group(group) => {
+                let queue = self.groups.get_mut(&group)?;
+                (queue.pop_front()?, Some(group))
+            }
+        };
+        self.queued -= 1;
+        self.next_id += 1;
+        let id = self.next_id.to_string();
+        self.busy.insert(id.clone(), group);
+        Some(Delivery { id, queued })
+    }
+}
+
+/// The in-memory [`EventQueue`]: bounded (queued plus in-flight), per-group FIFO with at most
+/// one event of a group in flight, round-robin across groups.
+#[derive(Debug)]
+pub struct MemoryQueue {
+    capacity: usize,
+    state: Mutex<State>,
+    changed: Notify,
+}
+
+impl MemoryQueue {
+    /// A queue holding at most `capacity` events (queued plus in flight).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            state: Mutex::new(State::default()),
+            changed: Notify::new(),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds an event without waiting (the in-memory push never blocks).
+    pub fn try_push(&self, event: QueuedEvent) -> Result<(), LiveEventsError> {
+        let mut state = self.state();
+        if state.closed {
+            return Err(LiveEventsError::QueueClosed);
+        }
+        if state.queued + state.busy.len() >= self.capacity {
+            return Err(LiveEventsError::QueueFull {
+                capacity: self.capacity,
+            });
+        }
+        match event.group.clone() {
+            None => {
+                state.ungrouped.push_back(event);
+                state.turns.push_back(Turn::Ungrouped);
+            }
+            Some(group) => {
+                let was_idle = !state.groups.contains_key(&group) && !state.is_busy(&group);
+                state
+                    .groups
+                    .entry(group.clone())
+                    .or_default()
+                    .push_back(event);
+                if was_idle {
+                    state.turns.push_back(Turn::Group(group));
+                }
+            }
+        }
+        state.queued += 1;
+        drop(state);
+        self.changed.notify_waiters();
+        Ok(())
+    }
+
+    /// The next deliverable event, or `None` when there is none right now.
+    pub fn try_pop(&self) -> Option<Delivery> {
+        self.state().take()
+    }
+
+    fn finish(&self, id: &str) {
+        let mut state = self.state();
+        if let Some(Some(group)) = state.busy.remove(id) {
+            let has_more = state.groups.get(&group).is_some_and(|q| !q.is_empty());
+            if has_more {
+                state.turns.push_back(Turn::Group(group));
+            } else {
+                state.groups.remove(&group);
+            }
+        }
+        drop(state);
+        self.changed.notify_waiters();
+    }
+}
+
+impl EventQueue for MemoryQueue {
+    fn push(&self, event: QueuedEvent) -> BoxFuture<'_, Result<(), LiveEventsError>> {
+        let result = self.try_push(event);
+        Box::pin(async move { result })
+    }
+
+    fn pop(&self) -> BoxFuture<'_, Option<Delivery>> {
+        Box::pin(async move {
+            loop {
+                let changed = self.changed.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                {
+                    let mut state = self.state();
+                    if let Some(delivery) = state.take() {
+                        return Some(delivery);
+                    }
+                    if state.closed && state.queued == 0 {
+                        return None;
+                    }
+                }
+                changed.await;
+            }
+        })
+    }
+
+    fn ack<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ()> {
+        self.finish(id);
+        Box::pin(async {})
+    }
+
+    fn close(&self) {
+        self.state().closed = true;
+        self.changed.notify_waiters();
+    }
+
+    fn depth(&self) -> usize {
+        let state = self.state();
+        state.queued + state.busy.len()
+    }
+
+    fn drain_queued(&self) -> Vec<QueuedEvent> {
+        let mut state = self.state();
+        let mut out = Vec::with_capacity(state.queued);
+        while let Some(turn) = state.turns.pop_front() {
+            match turn {
+                Turn::Ungrouped => out.extend(state.ungrouped.pop_front()),
+                Turn::Group(group) => {
+                    if let Some(queue) = state.groups.remove(&group) {
+                        out.extend(queue);
+                    }
+                }
+            }
+        }
+        // Groups whose head is in flight have no turn queued: take what waits behind it.
+        let rest: Vec<String> = state.groups.keys().cloned().collect();
+        for group in rest {
+            if let Some(queue) = state.groups.get_mut(&group) {
+                out.extend(queue.drain(..));
+            }
+        }
+        out.extend(state.ungrouped.drain(..));
+        state.queued = 0;
+        drop(state);
+        self.changed.notify_waiters();
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn item(group: Option<&str>, n: u64) -> QueuedEvent {
+        QueuedEvent {
+            event: WebhookEvent::new(
+                format!("t{n}"),
+                "/webhook",
+                json!({"n": n}),
+                [],
+                bytes::Bytes::new(),
+                chrono::Utc::now(),
+            ),
+            group: group.map(str::to_owned),
+            processors: vec![],
+        }
+    }
+
+    fn n(d: &Delivery) -> u64 {
+        d.queued.event.payload()["n"].as_u64().unwrap()
+    }
+
+    #[tokio::test]
+    async fn round_trip_returns_the_same_item_and_keeps_fifo() {
+        let q = MemoryQueue::new(10);
+        for i in 1..=3 {
+            q.push(item(None, i)).await.unwrap();
+        }
+        let mut seen = vec![];
+        for _ in 0..3 {
+            let d = q.pop().await.unwrap();
+            seen.push(n(&d));
+            q.ack(&d.id).await;
+        }
+        assert_eq!(seen, [1, 2, 3]);
+        assert_eq!(q.depth(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_locked_group_is_skipped_and_released_by_ack() {
+        let q = MemoryQueue::new(10);
+        q.try_push(item(Some("a"), 1)).unwrap();
+        q.try_push(item(Some("a"), 2)).unwrap();
+        q.try_push(item(Some("b"), 3)).unwrap();
+        let a1 = q.try_pop().unwrap();
+        assert_eq!(n(&a1), 1);
+        let b3 = q.try_pop().unwrap();
+        assert_eq!(n(&b3), 3, "group a is busy, so b runs");
+        assert!(q.try_pop().is_none(), "a2 waits for a1");
+        assert_eq!(q.depth(), 3, "in-flight events count towards the depth");
+        q.ack(&a1.id).await;
+        assert_eq!(q.depth(), 2);
+        let a2 = q.try_pop().unwrap();
+        assert_eq!(n(&a2), 2);
+        q.ack(&a2.id).await;
+        q.ack(&b3.id).await;
+        assert_eq!(q.depth(), 0);
+        assert!(q.state().groups.is_empty(), "no group state is left behind");
+        assert!(q.state().busy.is_empty());
+    }
+
+    #[tokio::test]
+    async fn distinct_groups_are_all_in_flight_together() {
+        let q = MemoryQueue::new(10);
+        for (g, i) in [("a", 1), ("b", 2), ("c", 3), ("a", 4)] {
+            q.try_push(item(Some(g), i)).unwrap();
+        }
+        let got: Vec<u64> = (0..3).map(|_| n(&q.try_pop().unwrap())).collect();
+        assert_eq!(got, [1, 2, 3]);
+        assert!(q.try_pop().is_none());
+    }
+
+    #[tokio::test]
+    async fn pop_waits_while_the_only_group_is_busy() {
+        let q = Arc::new(MemoryQueue::new(10));
+        q.try_push(item(Some("a"), 1)).unwrap();
+        q.try_push(item(Some("a"), 2)).unwrap();
+        let first = q.pop().await.unwrap();
+        let waiter = tokio::spawn({
+            let q = Arc::clone(&q);
+            async move { q.pop().await.map(|d| n(&d)) }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished());
+        q.ack(&first.id).await;
+        assert_eq!(waiter.await.unwrap(), Some(2));
+    }
+
+    #[tokio::test]
+    async fn a_slow_event_keeps_its_group_until_acked_so_nothing_is_duplicated_or_lost() {
+        let q = Arc::new(MemoryQueue::new(10));
+        q.try_push(item(Some("a"), 1)).unwrap();
+        q.try_push(item(Some("a"), 2)).unwrap();
+        let slow = q.try_pop().unwrap();
+        // However long the first event takes, no other worker gets group a: there is no
+        // lock expiry that could hand out event 1 again and later drop event 2.
+        for _ in 0..50 {
+            tokio::task::yield_now().await;
+            assert!(q.try_pop().is_none());
+        }
+        q.ack(&slow.id).await;
+        let next = q.try_pop().unwrap();
+        assert_eq!(n(&next), 2);
+        q.ack(&next.id).await;
+        assert!(q.try_pop().is_none());
+        assert_eq!(q.depth(), 0);
+    }
+
+    #[tokio::test]
+    async fn acking_twice_or_an_unknown_id_is_harmless() {
+        let q = MemoryQueue::new(10);
+        q.try_push(item(Some("a"), 1)).unwrap();
+        let d = q.try_pop().unwrap();
+        q.ack(&d.id).await;
+        q.ack(&d.id).await;
+        q.ack("999").await;
+        assert_eq!(q.depth(), 0);
+    }
+
+    #[tokio::test]
+    async fn refuses_beyond_capacity_counting_in_flight_events() {
+        let q = MemoryQueue::new(2);
+        q.try_push(item(None, 1)).unwrap();
+        let d = q.try_pop().unwrap();
+        q.try_push(item(None, 2)).unwrap();
+        assert!(matches!(
+            q.try_push(item(None, 3)),
+            Err(LiveEventsError::QueueFull { capacity: 2 })
+        ));
+        q.ack(&d.id).await;
+        q.try_push(item(None, 3)).unwrap();
+    }
+
+    #[tokio::test]
+    async fn closed_queue_refuses_pushes_but_delivers_what_it_holds() {
+        let q = MemoryQueue::new(10);
+        q.try_push(item(None, 1)).unwrap();
+        q.close();
+        assert!(matches!(
+            q.try_push(item(None, 2)),
+            Err(LiveEventsError::QueueClosed)
+        ));
+        let d = q.pop().await.unwrap();
+        q.ack(&d.id).await;
+        assert!(q.pop().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn groups_take_turns_fairly() {
+        let q = MemoryQueue::new(100);
+        for i in 0..3 {
+            q.try_push(item(Some("busy"), i)).unwrap();
+        }
+        q.try_push(item(Some("quiet"), 10)).unwrap();
+        let d = q.try_pop().unwrap();
+        assert_eq!(n(&d), 0);
+        q.ack(&d.id).await;
+        // The busy group's next event queues behind the quiet group's turn.
+        assert_eq!(n(&q.try_pop().unwrap()), 10);
+    }
+
+    #[tokio::test]
+    async fn same_group_never_overlaps_under_many_workers() {
+        let q = Arc::new(MemoryQueue::new(100));
+        for i in 0..20 {
+            q.try_push(item(Some(["x", "y"][(i % 2) as usize]), i))
+                .unwrap();
+        }
+        q.close();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let workers: Vec<_> = (0..6)
+            .map(|_| {
+                let q = Arc::clone(&q);
+                let log = Arc::clone(&log);
+                tokio::spawn(async move {
+                    while let Some(d) = q.pop().await {
+                        let v = n(&d);
+                        log.lock().unwrap().push(("start", v));
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                        log.lock().unwrap().push(("end", v));
+                        q.ack(&d.id).await;
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.await.unwrap();
+        }
+        let log = log.lock().unwrap();
+        for parity in 0..2 {
+            let events: Vec<_> = log.iter().filter(|(_, v)| v % 2 == parity).collect();
+            let mut expected = vec![];
+            for v in (0..20).filter(|v| v % 2 == parity) {
+                expected.push(("start", v));
+                expected.push(("end", v));
+            }
+            let events: Vec<_> = events.into_iter().copied().collect();
+            assert_eq!(events, expected, "group {parity} ran strictly in order");
+        }
+    }
+
+    #[test]
+    fn a_queued_event_round_trips_through_its_record() {
+        let mut queued = item(Some("g"), 7);
+        queued.processors = vec!["A".into()];
+        let json = serde_json::to_string(&queued.to_record()).unwrap();
+        let back = QueuedEvent::from_record(serde_json::from_str(&json).unwrap());
+        assert_eq!(back.group.as_deref(), Some("g"));
+        assert_eq!(back.processors, ["A"]);
+        assert_eq!(back.event.trace_id(), "t7");
+        assert_eq!(back.event.payload(), queued.event.payload());
+    }
+
+    #[test]
+    fn drain_returns_every_undelivered_event() {
+        let q = MemoryQueue::new(10);
+        q.try_push(item(Some("a"), 1)).unwrap();
+        q.try_push(item(Some("a"), 2)).unwrap();
+        q.try_push(item(None, 3)).unwrap();
+        let _in_flight = q.try_pop().unwrap();
+        let mut drained: Vec<u64> = q
+            .drain_queued()
+            .iter()
+            .map(|e| e.event.payload()["n"].as_u64().unwrap())
+            .collect();
+        drained.sort_unstable();
+        assert_eq!(drained, [2, 3]);
+        assert_eq!(q.depth(), 1);
+    }
+}

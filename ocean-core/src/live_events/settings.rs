@@ -1,0 +1,88 @@
+//! Tuning of live events: workers, queue, timeouts, limits, dead letters and the admin token.
+
+use crate::config::{OceanSettings, Secret};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How live events run. [`LiveEventsOptions::from_settings`] reads Ocean's settings; the fields
+/// Ocean has no setting for keep their defaults and can be set directly.
+#[derive(Debug, Clone)]
+pub struct LiveEventsOptions {
+    /// Workers per registered path (`event_workers_count`, default 1).
+    pub workers_per_path: usize,
+    /// Events queued or in flight per path before intake answers 503 (`live_events.queue_capacity`).
+    pub queue_capacity: usize,
+    /// Limit of one `handle_event` attempt (`max_event_processing_seconds`, default 90 s).
+    pub max_event_processing: Duration,
+    /// How long shutdown waits for workers (`max_wait_seconds_before_shutdown`, default 5 s).
+    pub shutdown_grace: Duration,
+    /// Largest accepted request body in bytes (default 1 MiB); larger answers 413.
+    pub body_limit: usize,
+    /// How long a fetched port-app-config is reused (`port.port_app_config_cache_ttl`).
+    pub port_app_config_ttl: Duration,
+    /// Dead letters kept in memory; the oldest is evicted beyond it (default 1000).
+    pub dead_letter_capacity: usize,
+    /// A JSONL file the dead letters are kept in, so they survive restarts.
+    pub dead_letter_file: Option<PathBuf>,
+    /// The bearer token of the admin routes; without one they answer 404.
+    pub admin_token: Option<Secret>,
+    /// Seconds a 503 tells the sender to wait (`Retry-After`).
+    pub retry_after_seconds: u32,
+}
+
+impl Default for LiveEventsOptions {
+    fn default() -> Self {
+        Self {
+            workers_per_path: 1,
+            queue_capacity: 10_000,
+            max_event_processing: Duration::from_secs(90),
+            shutdown_grace: Duration::from_secs(5),
+            body_limit: 1024 * 1024,
+            port_app_config_ttl: Duration::from_secs(60),
+            dead_letter_capacity: 1000,
+            dead_letter_file: None,
+            admin_token: None,
+            retry_after_seconds: 5,
+        }
+    }
+}
+
+impl LiveEventsOptions {
+    /// The options Ocean's settings give; the others keep their defaults.
+    pub fn from_settings(settings: &OceanSettings) -> Self {
+        Self {
+            workers_per_path: settings.event_workers_count.max(1),
+            queue_capacity: settings.live_events.queue_capacity.max(1),
+            max_event_processing: settings.max_event_processing_seconds,
+            shutdown_grace: settings.max_wait_seconds_before_shutdown,
+            port_app_config_ttl: settings.port.port_app_config_cache_ttl,
+            ..Self::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigSources;
+
+    #[test]
+    fn reads_ocean_settings_and_keeps_defaults_for_the_rest() {
+        let sources = ConfigSources::new().with_env([
+            ("OCEAN__EVENT_WORKERS_COUNT", "4"),
+            ("OCEAN__MAX_EVENT_PROCESSING_SECONDS", "30"),
+            ("OCEAN__MAX_WAIT_SECONDS_BEFORE_SHUTDOWN", "2"),
+            ("OCEAN__LIVE_EVENTS__QUEUE_CAPACITY", "64"),
+            ("OCEAN__PORT__PORT_APP_CONFIG_CACHE_TTL", "0"),
+        ]);
+        let settings = OceanSettings::load(&sources, Some("jira")).unwrap();
+        let options = LiveEventsOptions::from_settings(&settings);
+        assert_eq!(options.workers_per_path, 4);
+        assert_eq!(options.max_event_processing, Duration::from_secs(30));
+        assert_eq!(options.shutdown_grace, Duration::from_secs(2));
+        assert_eq!(options.queue_capacity, 64);
+        assert_eq!(options.port_app_config_ttl, Duration::ZERO);
+        assert_eq!(options.body_limit, 1024 * 1024);
+        assert!(options.admin_token.is_none());
+    }
+}
