@@ -1,0 +1,440 @@
+//! `#[webhook_processor(path = "/webhook", kinds = ["issue"], ...)]` on a struct: parse the
+//! arguments, check them and the struct into a model, expand to the struct as written plus a
+//! registration (path, kinds, retry policy, factory) and assertions that the struct implements
+//! `WebhookProcessor` and `Default`, reported on the struct's name.
+
+use crate::attr::{ArgSpec, Args};
+use crate::output::{both, combine, expansion_or_item};
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use std::time::Duration;
+use syn::ext::IdentExt;
+use syn::parse::Parser;
+use syn::spanned::Spanned;
+use syn::{Ident, Item, ItemStruct, LitStr};
+
+const MACRO: &str = "#[webhook_processor]";
+
+const EXAMPLE: &str = "#[webhook_processor(path = \"/webhook\", kinds = [\"issue\"])] #[derive(Default)] struct IssueProcessor;";
+
+static SPEC: ArgSpec = ArgSpec {
+    macro_name: MACRO,
+    keys: &[
+        ("path", "\"/webhook\""),
+        ("kinds", "[\"issue\", \"project\"]"),
+        ("max_retries", "3"),
+        ("initial_retry_delay_seconds", "1.0"),
+        ("max_retry_delay_seconds", "30.0"),
+        ("exponential_base_seconds", "2.0"),
+    ],
+};
+
+/// The retry knobs left out of the attribute take the runtime's defaults
+/// (`ProcessorRetryPolicy::default()`); they are repeated here because the registration is
+/// built in a `const` context, where `Default::default()` cannot be called.
+const DEFAULT_MAX_RETRIES: u32 = 3;
+const DEFAULT_INITIAL_DELAY_SECONDS: f64 = 1.0;
+const DEFAULT_MAX_DELAY_SECONDS: f64 = 30.0;
+const DEFAULT_EXPONENTIAL_BASE: f64 = 2.0;
+
+/// A value as written: the value and where it was written.
+type Written<T> = (T, Span);
+
+/// The arguments as written (each one may be absent).
+struct ProcessorArgs {
+    path: Option<LitStr>,
+    kinds: Option<Written<Vec<LitStr>>>,
+    max_retries: Option<Written<i128>>,
+    initial_retry_delay: Option<Written<f64>>,
+    max_retry_delay: Option<Written<f64>>,
+    exponential_base: Option<Written<f64>>,
+}
+
+impl ProcessorArgs {
+    /// Parses the arguments; every type mismatch is reported, not only the first.
+    fn parse(attr: TokenStream) -> syn::Result<Self> {
+        let mut args =
+            (|input: syn::parse::ParseStream<'_>| Args::parse(input, &SPEC)).parse2(attr)?;
+        let mut errors = Vec::new();
+        let path = keep(&mut errors, args.take_str("path"));
+        let kinds = keep(&mut errors, args.take_str_list("kinds"));
+        let max_retries = keep(&mut errors, args.take_integer("max_retries"));
+        let initial_retry_delay =
+            keep(&mut errors, args.take_number("initial_retry_delay_seconds"));
+        let max_retry_delay = keep(&mut errors, args.take_number("max_retry_delay_seconds"));
+        let exponential_base = keep(&mut errors, args.take_number("exponential_base_seconds"));
+        combine(errors)?;
+        Ok(Self {
+            path,
+            kinds,
+            max_retries,
+            initial_retry_delay,
+            max_retry_delay,
+            exponential_base,
+        })
+    }
+}
+
+/// The value, or `None` with the error set aside so that every argument gets checked.
+fn keep<T>(errors: &mut Vec<syn::Error>, result: syn::Result<Option<T>>) -> Option<T> {
+    result.unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    })
+}
+
+/// Why a path cannot be served as written, if it cannot.
+fn path_problem(path: &str) -> Option<String> {
+    if path.is_empty() {
+        return Some(String::from(
+            "`path` must not be empty; webhooks are served under `/integration`, e.g. `path = \"/webhook\"`",
+        ));
+    }
+    if !path.starts_with('/') {
+        return Some(format!("`path` must start with `/`: `path = \"/{path}\"`"));
+    }
+    if path.chars().any(char::is_whitespace) {
+        return Some(format!(
+            "`path` must not contain whitespace, found `{path:?}`"
+        ));
+    }
+    if path.contains(['{', '}']) {
+        return Some(String::from(
+            "`path` templates such as `/webhook/{id}` are not supported: register a fixed path and read the rest from the payload or headers",
+        ));
+    }
+    if path.contains(['?', '#']) {
+        return Some(String::from(
+            "`path` must be a path only, without a query (`?`) or fragment (`#`)",
+        ));
+    }
+    if path.contains("//") {
+        return Some(format!(
+            "`path` must not contain an empty segment (`//`), found `{path}`"
+        ));
+    }
+    if let Some(bad) = path
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "/-._~!$&'()*+,;=:@%".contains(*c)))
+    {
+        return Some(format!(
+            "`path` may only contain URL path characters (letters, digits, `-._~!$&'()*+,;=:@%` and `/`), found `{bad}`"
+        ));
+    }
+    None
+}
+
+fn check_path(path: Option<&LitStr>) -> syn::Result<String> {
+    let Some(lit) = path else {
+        return Err(syn::Error::new(
+            Span::call_site(),
+            format!(
+                "`{MACRO}` needs the path its webhooks arrive on: `path = \"/webhook\"` (served at `/integration/webhook`)"
+            ),
+        ));
+    };
+    let path = lit.value();
+    match path_problem(&path) {
+        Some(problem) => Err(syn::Error::new(lit.span(), problem)),
+        None => Ok(path),
+    }
+}
+
+fn check_kinds(kinds: Option<&Written<Vec<LitStr>>>) -> syn::Result<Vec<String>> {
+    let Some((list, list_span)) = kinds else {
+        return Err(syn::Error::new(
+            Span::call_site(),
+            format!("`{MACRO}` needs the kinds its events update: `kinds = [\"issue\"]`"),
+        ));
+    };
+    if list.is_empty() {
+        return Err(syn::Error::new(
+            *list_span,
+            "`kinds` must name at least one kind of the mapping: `kinds = [\"issue\"]`",
+        ));
+    }
+    let mut errors = Vec::new();
+    let mut kinds: Vec<String> = Vec::with_capacity(list.len());
+    for lit in list {
+        let kind = lit.value();
+        if kind.is_empty() {
+            errors.push(syn::Error::new(
+                lit.span(),
+                "a kind in `kinds` must not be empty",
+            ));
+        } else if kind.trim() != kind {
+            errors.push(syn::Error::new(
+                lit.span(),
+                format!(
+                    "kind has leading or trailing whitespace, so it would never match the mapping's kind; write `\"{}\"`",
+                    kind.trim()
+                ),
+            ));
+        } else if kinds.contains(&kind) {
+            errors.push(syn::Error::new(
+                lit.span(),
+                format!("kind `{kind}` is listed twice in `kinds`"),
+            ));
+        } else {
+            kinds.push(kind);
+        }
+    }
+    combine(errors)?;
+    Ok(kinds)
+}
+
+/// The retry policy, as the expansion writes it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct RetryModel {
+    max_retries: u32,
+    initial_retry_delay: Duration,
+    max_retry_delay: Duration,
+    exponential_base: f64,
+}
+
+fn check_max_retries(value: Option<Written<i128>>) -> syn::Result<u32> {
+    let Some((n, span)) = value else {
+        return Ok(DEFAULT_MAX_RETRIES);
+    };
+    if n < 0 {
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "`max_retries` must not be negative, found {n}; use `max_retries = 0` to never retry"
+            ),
+        ));
+    }
+    u32::try_from(n).map_err(|_| {
+        syn::Error::new(
+            span,
+            format!("`max_retries` must be at most {}, found {n}", u32::MAX),
+        )
+    })
+}
+
+fn check_delay(key: &str, value: Option<Written<f64>>, default: f64) -> syn::Result<Duration> {
+    let Some((seconds, span)) = value else {
+        return Ok(Duration::from_secs_f64(default));
+    };
+    if !seconds.is_finite() {
+        return Err(syn::Error::new(
+            span,
+            format!("`{key}` must be a finite number of seconds, found {seconds}"),
+        ));
+    }
+    if seconds < 0.0 {
+        return Err(syn::Error::new(
+            span,
+            format!("`{key}` must not be negative, found {seconds}"),
+        ));
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|_| {
+        syn::Error::new(
+            span,
+            format!("`{key}` is too large to be a delay, found {seconds} seconds"),
+        )
+    })
+}
+
+fn check_base(value: Option<Written<f64>>) -> syn::Result<f64> {
+    let Some((base, span)) = value else {
+        return Ok(DEFAULT_EXPONENTIAL_BASE);
+    };
+    if !base.is_finite() || base < 1.0 {
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "`exponential_base_seconds` is the growth factor between retries and must be a finite number of at least 1 (1 keeps the delay constant), found {base}"
+            ),
+        ));
+    }
+    Ok(base)
+}
+
+fn check_retry(args: &ProcessorArgs) -> syn::Result<RetryModel> {
+    let max_retries = check_max_retries(args.max_retries);
+    let initial = check_delay(
+        "initial_retry_delay_seconds",
+        args.initial_retry_delay,
+        DEFAULT_INITIAL_DELAY_SECONDS,
+    );
+    let max = check_delay(
+        "max_retry_delay_seconds",
+        args.max_retry_delay,
+        DEFAULT_MAX_DELAY_SECONDS,
+    );
+    let base = check_base(args.exponential_base);
+    let ((max_retries, base), (initial, max)) = both(both(max_retries, base), both(initial, max))?;
+    if initial > max {
+        let message = format!(
+            "the initial retry delay ({} s) is longer than the maximum retry delay ({} s); raise `max_retry_delay_seconds` or lower `initial_retry_delay_seconds`",
+            initial.as_secs_f64(),
+            max.as_secs_f64()
+        );
+        // On whichever of the two the author wrote (the initial delay if both).
+        let span = args
+            .initial_retry_delay
+            .or(args.max_retry_delay)
+            .map_or_else(Span::call_site, |(_, span)| span);
+        return Err(syn::Error::new(span, message));
+    }
+    Ok(RetryModel {
+        max_retries,
+        initial_retry_delay: initial,
+        max_retry_delay: max,
+        exponential_base: base,
+    })
+}
+
+/// What the item is, in messages about items that are not structs.
+fn describe_item(item: &Item) -> (&'static str, Span) {
+    match item {
+        Item::Enum(e) => ("an enum", e.ident.span()),
+        Item::Fn(f) => ("a function", f.sig.ident.span()),
+        Item::Union(u) => ("a union", u.ident.span()),
+        Item::Trait(t) => ("a trait", t.ident.span()),
+        Item::Impl(i) => ("an impl block", i.impl_token.span),
+        Item::Type(t) => ("a type alias", t.ident.span()),
+        Item::Mod(m) => ("a module", m.ident.span()),
+        other => ("this item", other.span()),
+    }
+}
+
+fn check_item(item: TokenStream) -> syn::Result<ItemStruct> {
+    let item: Item = syn::parse2(item).map_err(|e| {
+        syn::Error::new(e.span(), format!("`{MACRO}` goes on a struct: `{EXAMPLE}`"))
+    })?;
+    let item = match item {
+        Item::Struct(item) => item,
+        other => {
+            let (what, span) = describe_item(&other);
+            return Err(syn::Error::new(
+                span,
+                format!(
+                    "`{MACRO}` goes on a struct that implements `WebhookProcessor` and `Default`, not on {what}: `{EXAMPLE}`"
+                ),
+            ));
+        }
+    };
+    let generics = &item.generics;
+    if !generics.params.is_empty() || generics.where_clause.is_some() {
+        let message = format!(
+            "`{MACRO}` structs cannot be generic: the runtime builds the processor with `Default::default()` and no type or lifetime arguments; register a concrete struct"
+        );
+        return Err(match &generics.where_clause {
+            Some(w) if generics.params.is_empty() => syn::Error::new_spanned(w, message),
+            _ => syn::Error::new_spanned(generics, message),
+        });
+    }
+    Ok(item)
+}
+
+/// Everything the expansion needs, already validated.
+struct ProcessorModel {
+    ident: Ident,
+    path: String,
+    kinds: Vec<String>,
+    retry: RetryModel,
+    cfgs: Vec<syn::Attribute>,
+}
+
+fn model(args: &ProcessorArgs, item: &ItemStruct) -> syn::Result<ProcessorModel> {
+    let path = check_path(args.path.as_ref());
+    let kinds = check_kinds(args.kinds.as_ref());
+    let retry = check_retry(args);
+    let ((path, kinds), retry) = both(both(path, kinds), retry)?;
+    Ok(ProcessorModel {
+        ident: item.ident.clone(),
+        path,
+        kinds,
+        retry,
+        cfgs: item
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("cfg"))
+            .cloned()
+            .collect(),
+    })
+}
+
+fn duration_tokens(duration: Duration) -> TokenStream {
+    let secs = duration.as_secs();
+    let nanos = duration.subsec_nanos();
+    quote!(::core::time::Duration::new(#secs, #nanos))
+}
+
+fn expand(item: &ItemStruct, model: &ProcessorModel) -> TokenStream {
+    let ident = &model.ident;
+    let name = ident.unraw().to_string();
+    let path = &model.path;
+    let kinds = &model.kinds;
+    let max_retries = model.retry.max_retries;
+    let initial = duration_tokens(model.retry.initial_retry_delay);
+    let max = duration_tokens(model.retry.max_retry_delay);
+    let base = model.retry.exponential_base;
+    let default_message = format!("`{name}` has no `Default` implementation");
+    let default_label = format!("`{MACRO}` builds `{name}` with `Default::default()`");
+    let default_note =
+        format!("add `#[derive(Default)]` to `{name}`, or `impl Default for {name}`");
+    // Spanned on the struct's name: a missing implementation is reported where it is fixed.
+    let assertions = quote_spanned! {ident.span()=>
+        const _: fn() = || {
+            fn assert_processor<T: ::ocean::live_events::WebhookProcessor>() {}
+            assert_processor::<#ident>();
+        };
+        const _: fn() = || {
+            #[diagnostic::on_unimplemented(
+                message = #default_message,
+                label = #default_label,
+                note = #default_note
+            )]
+            trait BuiltByDefault {}
+            impl<T: ::core::default::Default> BuiltByDefault for T {}
+            fn assert_default<T: BuiltByDefault>() {}
+            assert_default::<#ident>();
+        };
+    };
+    let cfgs = &model.cfgs;
+    quote! {
+        #item
+
+        #(#cfgs)*
+        const _: () = {
+            #assertions
+
+            fn __ocean_webhook_processor_factory<T>() -> ::std::sync::Arc<dyn ::ocean::live_events::DynWebhookProcessor>
+            where
+                T: ::ocean::live_events::WebhookProcessor + ::core::default::Default,
+            {
+                ::std::sync::Arc::new(<T as ::core::default::Default>::default())
+            }
+
+            ::ocean::__private::inventory::submit! {
+                ::ocean::live_events::WebhookProcessorRegistration {
+                    path: #path,
+                    name: #name,
+                    kinds: &[#(#kinds),*],
+                    retry: ::ocean::live_events::ProcessorRetryPolicy {
+                        max_retries: #max_retries,
+                        initial_retry_delay: #initial,
+                        max_retry_delay: #max,
+                        exponential_base: #base,
+                    },
+                    file: ::core::file!(),
+                    line: ::core::line!(),
+                    factory: __ocean_webhook_processor_factory::<#ident>,
+                }
+            }
+        };
+    }
+}
+
+/// The whole macro: never fails, errors become `compile_error!` next to the original item.
+pub(crate) fn webhook_processor(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let result =
+        both(ProcessorArgs::parse(attr), check_item(item.clone())).and_then(|(args, item)| {
+            let model = model(&args, &item)?;
+            Ok(expand(&item, &model))
+        });
+    expansion_or_item(MACRO, item, result)
+}
