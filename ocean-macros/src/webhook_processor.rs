@@ -376,38 +376,46 @@ fn expand(item: &ItemStruct, model: &ProcessorModel) -> TokenStream {
     let default_label = format!("`{MACRO}` builds `{name}` with `Default::default()`");
     let default_note =
         format!("add `#[derive(Default)]` to `{name}`, or `impl Default for {name}`");
-    // Spanned on the struct's name: a missing implementation is reported where it is fixed.
-    let assertions = quote_spanned! {ident.span()=>
-        const _: fn() = || {
-            fn assert_processor<T: ::ocean::live_events::WebhookProcessor>() {}
-            assert_processor::<#ident>();
-        };
-        const _: fn() = || {
-            #[diagnostic::on_unimplemented(
-                message = #default_message,
-                label = #default_label,
-                note = #default_note
-            )]
-            trait BuiltByDefault {}
-            impl<T: ::core::default::Default> BuiltByDefault for T {}
-            fn assert_default<T: BuiltByDefault>() {}
-            assert_default::<#ident>();
-        };
+    // The factory is also the check that the struct implements both traits: instantiated
+    // once, with its bounds spanned on the struct's name, so each missing implementation is
+    // reported once, where it is fixed. (A separate assertion would report it twice: once
+    // there and once more where the factory turns the struct into a trait object.)
+    // Items of the block shadow the author's: a struct named like the helper trait gets a
+    // different trait name.
+    let built_by_default = if ident == "BuiltByDefault" {
+        Ident::new("BuiltByDefaultForProcessor", ident.span())
+    } else {
+        Ident::new("BuiltByDefault", ident.span())
     };
+    let factory = quote_spanned! {ident.span()=>
+        #[diagnostic::on_unimplemented(
+            message = #default_message,
+            label = #default_label,
+            note = #default_note
+        )]
+        trait #built_by_default: ::core::marker::Sized {
+            fn build() -> Self;
+        }
+        impl<T: ::core::default::Default> #built_by_default for T {
+            fn build() -> Self {
+                <T as ::core::default::Default>::default()
+            }
+        }
+        fn processor_factory<T>() -> ::std::sync::Arc<dyn ::ocean::live_events::DynWebhookProcessor>
+        where
+            T: ::ocean::live_events::WebhookProcessor + #built_by_default,
+        {
+            ::std::sync::Arc::new(<T as #built_by_default>::build())
+        }
+    };
+    let factory_for_type = quote_spanned!(ident.span()=> processor_factory::<#ident>);
     let cfgs = &model.cfgs;
     quote! {
         #item
 
         #(#cfgs)*
         const _: () = {
-            #assertions
-
-            fn __ocean_webhook_processor_factory<T>() -> ::std::sync::Arc<dyn ::ocean::live_events::DynWebhookProcessor>
-            where
-                T: ::ocean::live_events::WebhookProcessor + ::core::default::Default,
-            {
-                ::std::sync::Arc::new(<T as ::core::default::Default>::default())
-            }
+            #factory
 
             ::ocean::__private::inventory::submit! {
                 ::ocean::live_events::WebhookProcessorRegistration {
@@ -422,7 +430,7 @@ fn expand(item: &ItemStruct, model: &ProcessorModel) -> TokenStream {
                     },
                     file: ::core::file!(),
                     line: ::core::line!(),
-                    factory: __ocean_webhook_processor_factory::<#ident>,
+                    factory: #factory_for_type,
                 }
             }
         };
