@@ -166,7 +166,7 @@ fn check_kinds(kinds: Option<&Written<Vec<LitStr>>>) -> syn::Result<Vec<String>>
             errors.push(syn::Error::new(
                 lit.span(),
                 format!(
-                    "kind has leading or trailing whitespace, so it would never match the mapping's kind; write `\"{}\"`",
+                    "a kind in `kinds` has leading or trailing whitespace, so it would never match the mapping's kind; write `\"{}\"`",
                     kind.trim()
                 ),
             ));
@@ -216,22 +216,17 @@ fn check_delay(key: &str, value: Option<Written<f64>>, default: f64) -> syn::Res
     let Some((seconds, span)) = value else {
         return Ok(Duration::from_secs_f64(default));
     };
-    if !seconds.is_finite() {
-        return Err(syn::Error::new(
-            span,
-            format!("`{key}` must be a finite number of seconds, found {seconds}"),
-        ));
-    }
     if seconds < 0.0 {
         return Err(syn::Error::new(
             span,
             format!("`{key}` must not be negative, found {seconds}"),
         ));
     }
+    // Also refuses literals too large for an `f64`, which arrive here as infinity.
     Duration::try_from_secs_f64(seconds).map_err(|_| {
         syn::Error::new(
             span,
-            format!("`{key}` is too large to be a delay, found {seconds} seconds"),
+            format!("`{key}` is too large to be a delay in seconds"),
         )
     })
 }
@@ -445,4 +440,215 @@ pub(crate) fn webhook_processor(attr: TokenStream, item: TokenStream) -> TokenSt
             Ok(expand(&item, &model))
         });
     expansion_or_item(MACRO, item, result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(attr: TokenStream, item: TokenStream) -> Vec<String> {
+        let result = both(ProcessorArgs::parse(attr), check_item(item))
+            .and_then(|(args, item)| model(&args, &item));
+        match result {
+            Ok(_) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    fn model_of(attr: TokenStream) -> syn::Result<ProcessorModel> {
+        let item: ItemStruct = syn::parse_quote!(
+            struct P;
+        );
+        model(&ProcessorArgs::parse(attr)?, &item)
+    }
+
+    #[test]
+    fn accepts_plain_paths_and_refuses_the_rest() {
+        for ok in [
+            "/",
+            "/webhook",
+            "/webhook/jira-cloud_v2.events",
+            "/a/b~c/%20/:x@y",
+        ] {
+            assert_eq!(path_problem(ok), None, "{ok}");
+        }
+        for (bad, starts) in [
+            ("", "`path` must not be empty"),
+            ("webhook", "`path` must start with `/`"),
+            ("/a b", "`path` must not contain whitespace"),
+            ("/a\tb", "`path` must not contain whitespace"),
+            ("/a<b>", "`path` may only contain URL path characters"),
+            ("/hooks/{id}", "`path` templates"),
+            ("/hooks?x=1", "`path` must be a path only"),
+            ("/hooks#top", "`path` must be a path only"),
+            ("/hooks//x", "`path` must not contain an empty segment"),
+            ("/café", "`path` may only contain URL path characters"),
+        ] {
+            let problem = path_problem(bad).unwrap_or_default();
+            assert!(problem.starts_with(starts), "{bad}: {problem}");
+        }
+    }
+
+    #[test]
+    fn knobs_left_out_take_the_runtime_defaults() -> syn::Result<()> {
+        let model = model_of(quote!(path = "/webhook", kinds = ["issue"]))?;
+        assert_eq!(
+            model.retry,
+            RetryModel {
+                max_retries: 3,
+                initial_retry_delay: Duration::from_secs(1),
+                max_retry_delay: Duration::from_secs(30),
+                exponential_base: 2.0,
+            }
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn reads_every_knob() -> syn::Result<()> {
+        let model = model_of(quote!(
+            path = "/webhook",
+            kinds = ["issue", "project"],
+            max_retries = 0,
+            initial_retry_delay_seconds = 0.25,
+            max_retry_delay_seconds = 0.25,
+            exponential_base_seconds = 1
+        ))?;
+        assert_eq!(model.path, "/webhook");
+        assert_eq!(model.kinds, ["issue", "project"]);
+        assert_eq!(
+            model.retry,
+            RetryModel {
+                max_retries: 0,
+                initial_retry_delay: Duration::from_millis(250),
+                max_retry_delay: Duration::from_millis(250),
+                exponential_base: 1.0,
+            }
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn reports_argument_and_item_errors_together() {
+        let messages = errors(
+            quote!(path = "x", kinds = 1),
+            quote!(
+                struct P<T>(T);
+            ),
+        );
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].starts_with("expected a list of string literals for `kinds`"));
+        assert!(messages[1].contains("cannot be generic"));
+    }
+
+    #[test]
+    fn reports_every_invalid_value_at_once() {
+        let messages = errors(
+            quote!(
+                path = "x",
+                kinds = ["a", "a", ""],
+                max_retries = -1,
+                initial_retry_delay_seconds = -1,
+                exponential_base_seconds = 0.9
+            ),
+            quote!(
+                struct P;
+            ),
+        );
+        assert_eq!(
+            messages,
+            [
+                "`path` must start with `/`: `path = \"/x\"`",
+                "kind `a` is listed twice in `kinds`",
+                "a kind in `kinds` must not be empty",
+                "`max_retries` must not be negative, found -1; use `max_retries = 0` to never retry",
+                "`exponential_base_seconds` is the growth factor between retries and must be a finite number of at least 1 (1 keeps the delay constant), found 0.9",
+                "`initial_retry_delay_seconds` must not be negative, found -1",
+            ]
+        );
+    }
+
+    #[test]
+    fn refuses_an_initial_delay_above_the_maximum_even_when_one_is_the_default() {
+        let messages = errors(
+            quote!(path = "/w", kinds = ["a"], initial_retry_delay_seconds = 45),
+            quote!(
+                struct P;
+            ),
+        );
+        assert_eq!(
+            messages,
+            [
+                "the initial retry delay (45 s) is longer than the maximum retry delay (30 s); raise `max_retry_delay_seconds` or lower `initial_retry_delay_seconds`"
+            ]
+        );
+    }
+
+    #[test]
+    fn refuses_items_that_are_not_structs() {
+        let messages = errors(
+            quote!(path = "/w", kinds = ["a"]),
+            quote!(
+                union U {
+                    a: u8,
+                }
+            ),
+        );
+        assert!(messages[0].contains("not on a union"), "{messages:?}");
+    }
+
+    #[test]
+    fn expands_to_the_struct_and_a_registration() {
+        let out = webhook_processor(
+            quote!(
+                path = "/webhook",
+                kinds = ["issue"],
+                initial_retry_delay_seconds = 1.5
+            ),
+            quote!(
+                #[cfg(feature = "jira")]
+                #[derive(Default)]
+                struct r#Issue;
+            ),
+        )
+        .to_string();
+        assert!(
+            out.starts_with("# [cfg (feature = \"jira\")] # [derive (Default)] struct r#Issue ;"),
+            "{out}"
+        );
+        assert!(out.contains("path : \"/webhook\""), "{out}");
+        assert!(out.contains("name : \"Issue\""), "{out}");
+        assert!(out.contains("kinds : & [\"issue\"]"), "{out}");
+        assert!(
+            out.contains(
+                "initial_retry_delay : :: core :: time :: Duration :: new (1u64 , 500000000u32)"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("factory : processor_factory :: < r#Issue >"),
+            "{out}"
+        );
+        // The registration is compiled out together with the struct.
+        assert_eq!(
+            out.matches("# [cfg (feature = \"jira\")]").count(),
+            2,
+            "{out}"
+        );
+        assert!(!out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
+    fn keeps_the_item_and_adds_the_error_when_the_input_is_wrong() {
+        let out = webhook_processor(
+            quote!(path = "webhook", kinds = ["issue"]),
+            quote!(
+                struct P;
+            ),
+        )
+        .to_string();
+        assert!(out.starts_with("struct P ;"), "{out}");
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(!out.contains("submit"), "{out}");
+    }
 }
