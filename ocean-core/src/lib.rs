@@ -27,8 +27,9 @@ pub mod sync;
 pub use error::{Error, Result};
 pub use runtime::Context;
 
-/// Attribute and entry-point macros: `#[on_resync]`, `#[on_start]`, `ocean::run!()`.
-pub use ocean_macros::{on_resync, on_start, run};
+/// Attribute and entry-point macros: `#[on_resync]`, `#[on_start]`, `#[webhook_processor]`,
+/// `ocean::run!()`.
+pub use ocean_macros::{on_resync, on_start, run, webhook_processor};
 
 /// Stream of resync batches, as returned by `#[on_resync]` stream handlers.
 pub use futures::Stream;

@@ -42,14 +42,12 @@ impl ArgSpec {
 }
 
 /// A value as written, before the macro says which type it wants.
-#[allow(
-    dead_code,
-    reason = "numbers are read by macros still to come (`#[webhook_processor]`)"
-)]
 pub(crate) enum Value {
     /// `"text"`
     Str(LitStr),
-    /// `1`, `1.5`, `-2`: the number and the span of its tokens.
+    /// `1`, `-2`: an integer literal and the span of its tokens.
+    Integer(i128, Span),
+    /// `1.5`, `-2.0`, `1e3`: a decimal literal and the span of its tokens.
     Number(f64, Span),
     /// `true` / `false`
     Bool(LitBool),
@@ -63,7 +61,8 @@ impl Value {
     fn describe(&self) -> &'static str {
         match self {
             Value::Str(_) => "a string literal",
-            Value::Number(..) => "a number",
+            Value::Integer(..) => "a number",
+            Value::Number(..) => "a decimal number",
             Value::Bool(_) => "a boolean",
             Value::List(..) => "a list",
             Value::Type(_) => "a type or path",
@@ -74,7 +73,9 @@ impl Value {
     fn error(&self, message: String) -> syn::Error {
         match self {
             Value::Str(s) => syn::Error::new(s.span(), message),
-            Value::Number(_, span) | Value::List(_, span) => syn::Error::new(*span, message),
+            Value::Integer(_, span) | Value::Number(_, span) | Value::List(_, span) => {
+                syn::Error::new(*span, message)
+            }
             Value::Bool(b) => syn::Error::new(b.span, message),
             Value::Type(t) => syn::Error::new_spanned(t, message),
         }
@@ -123,23 +124,30 @@ impl Value {
 
 fn parse_number(input: ParseStream<'_>) -> syn::Result<Value> {
     let minus: Option<Token![-]> = input.parse()?;
-    let (digits, span) = if input.peek(syn::LitInt) {
-        let lit: syn::LitInt = input.parse()?;
-        (lit.base10_digits().to_owned(), lit.span())
-    } else {
-        let lit: syn::LitFloat = input.parse()?;
-        (lit.base10_digits().to_owned(), lit.span())
+    let join = |span: Span| {
+        minus
+            .map(|m| m.span.join(span).unwrap_or(span))
+            .unwrap_or(span)
     };
+    if input.peek(syn::LitInt) {
+        let lit: syn::LitInt = input.parse()?;
+        let digits = lit.base10_digits();
+        let value: i128 = digits.parse().map_err(|_| {
+            syn::Error::new(
+                lit.span(),
+                format!("expected an integer that fits in 128 bits, found `{digits}`"),
+            )
+        })?;
+        let value = if minus.is_some() { -value } else { value };
+        return Ok(Value::Integer(value, join(lit.span())));
+    }
+    let lit: syn::LitFloat = input.parse()?;
+    let digits = lit.base10_digits();
     let value: f64 = digits
         .parse()
-        .map_err(|_| syn::Error::new(span, format!("expected a number, found `{digits}`")))?;
-    let span = minus
-        .map(|m| m.span.join(span).unwrap_or(span))
-        .unwrap_or(span);
-    Ok(Value::Number(
-        if minus.is_some() { -value } else { value },
-        span,
-    ))
+        .map_err(|_| syn::Error::new(lit.span(), format!("expected a number, found `{digits}`")))?;
+    let value = if minus.is_some() { -value } else { value };
+    Ok(Value::Number(value, join(lit.span())))
 }
 
 /// One `key = value` argument.
@@ -222,10 +230,6 @@ impl Args {
     }
 
     /// `key = ["a", "b"]`: the strings and the span of the list.
-    #[allow(
-        dead_code,
-        reason = "for macros still to come (`#[webhook_processor]`)"
-    )]
     pub(crate) fn take_str_list(&mut self, key: &str) -> syn::Result<Option<(Vec<LitStr>, Span)>> {
         let Some(arg) = self.take(key) else {
             return Ok(None);
@@ -249,11 +253,7 @@ impl Args {
         Ok(Some((strings, span)))
     }
 
-    /// `key = 1.5` or `key = 2`: the number and its span.
-    #[allow(
-        dead_code,
-        reason = "for macros still to come (`#[webhook_processor]`)"
-    )]
+    /// `key = 1.5` or `key = 2`: the number (integers converted) and its span.
     pub(crate) fn take_number(&mut self, key: &str) -> syn::Result<Option<(f64, Span)>> {
         match self.take(key) {
             None => Ok(None),
@@ -261,14 +261,31 @@ impl Args {
                 value: Value::Number(n, span),
                 ..
             }) => Ok(Some((n, span))),
+            // Integers beyond 2^53 lose precision here; no knob accepts anything near that.
+            Some(Arg {
+                value: Value::Integer(n, span),
+                ..
+            }) => Ok(Some((n as f64, span))),
             Some(arg) => Err(self.mismatch(&arg, "a number")),
+        }
+    }
+
+    /// `key = 3`: an integer literal (a decimal such as `3.0` is refused) and its span.
+    pub(crate) fn take_integer(&mut self, key: &str) -> syn::Result<Option<(i128, Span)>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(Arg {
+                value: Value::Integer(n, span),
+                ..
+            }) => Ok(Some((n, span))),
+            Some(arg) => Err(self.mismatch(&arg, "an integer")),
         }
     }
 
     /// `key = true`.
     #[allow(
         dead_code,
-        reason = "for macros still to come (`#[webhook_processor]`)"
+        reason = "no macro takes a boolean yet; kept so every value shape has its reader"
     )]
     pub(crate) fn take_bool(&mut self, key: &str) -> syn::Result<Option<LitBool>> {
         match self.take(key) {
@@ -347,6 +364,7 @@ mod tests {
             ("kind", "\"person\""),
             ("kinds", "[\"a\", \"b\"]"),
             ("factor", "1.5"),
+            ("count", "3"),
             ("enabled", "true"),
             ("config", "MyConfig"),
             ("crates", "[my_handlers]"),
@@ -376,7 +394,7 @@ mod tests {
     fn parses_every_value_shape() -> syn::Result<()> {
         let mut args = parse(
             &SPEC,
-            r#"kind = "person", kinds = ["a", "b"], factor = -1.5, enabled = true,
+            r#"kind = "person", kinds = ["a", "b"], factor = -1.5, count = -3, enabled = true,
                config = super::my::Config<u8, u16>, crates = [one, two],"#,
         )?;
         assert_eq!(
@@ -388,6 +406,7 @@ mod tests {
             .map(|(l, _)| l.iter().map(LitStr::value).collect::<Vec<_>>());
         assert_eq!(kinds, Some(vec!["a".to_owned(), "b".to_owned()]));
         assert_eq!(args.take_number("factor")?.map(|(n, _)| n), Some(-1.5));
+        assert_eq!(args.take_integer("count")?.map(|(n, _)| n), Some(-3));
         assert_eq!(args.take_bool("enabled")?.map(|b| b.value), Some(true));
         let config = args
             .take_type("config")?
@@ -423,7 +442,7 @@ mod tests {
     fn reports_unknown_keys_with_the_expected_ones() {
         assert_eq!(
             error(&SPEC, "foo = 1"),
-            "unknown argument `foo`, expected one of `kind`, `kinds`, `factor`, `enabled`, `config`, `crates`"
+            "unknown argument `foo`, expected one of `kind`, `kinds`, `factor`, `count`, `enabled`, `config`, `crates`"
         );
         assert_eq!(
             error(&NO_ARGS, "foo = 1"),
@@ -462,6 +481,18 @@ mod tests {
         assert_eq!(
             err.as_deref(),
             Some("expected a string literal in `kinds`, found a number")
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn integers_are_numbers_but_decimals_are_not_integers() -> syn::Result<()> {
+        let mut args = parse(&SPEC, "factor = 2, count = 3.0")?;
+        assert_eq!(args.take_number("factor")?.map(|(n, _)| n), Some(2.0));
+        let err = args.take_integer("count").err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("expected an integer for `count`, found a decimal number: `count = 3`")
         );
         Ok(())
     }

@@ -15,6 +15,7 @@ mod on_start;
 mod output;
 mod run;
 mod signature;
+mod webhook_processor;
 
 use proc_macro::TokenStream;
 
@@ -60,6 +61,47 @@ pub fn on_resync(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn on_start(attr: TokenStream, item: TokenStream) -> TokenStream {
     on_start::on_start(attr.into(), item.into()).into()
+}
+
+/// Registers a webhook processor: a struct implementing `ocean::live_events::WebhookProcessor`
+/// and `Default`, served on `path` (under `/integration`) for events of `kinds`.
+///
+/// ```ignore
+/// use ocean::live_events::{Payload, WebhookEvent, WebhookEventRawResults, WebhookProcessor};
+/// use ocean::mapping::ResourceConfig;
+/// use ocean::{Context, Result};
+///
+/// #[ocean::webhook_processor(path = "/webhook", kinds = ["issue"], max_retries = 5)]
+/// #[derive(Default)]
+/// struct IssueProcessor;
+///
+/// impl WebhookProcessor for IssueProcessor {
+///     async fn should_process_event(&self, event: &WebhookEvent) -> bool {
+///         event.payload().get("issue").is_some()
+///     }
+///     async fn authenticate(&self, _event: &WebhookEvent) -> Result<bool> {
+///         Ok(true)
+///     }
+///     async fn validate_payload(&self, payload: &Payload) -> Result<bool> {
+///         Ok(payload["issue"].get("id").is_some())
+///     }
+///     async fn handle_event(
+///         &self,
+///         payload: &Payload,
+///         _resource: &ResourceConfig,
+///         _ctx: &Context,
+///     ) -> Result<WebhookEventRawResults> {
+///         Ok(WebhookEventRawResults::updated(vec![payload["issue"].clone()]))
+///     }
+/// }
+/// ```
+///
+/// Retry knobs, all optional: `max_retries` (default 3), `initial_retry_delay_seconds` (1.0),
+/// `max_retry_delay_seconds` (30.0) and `exponential_base_seconds` (2.0, the growth factor).
+/// The processor is built once, with `Default::default()`, and serves every event of its path.
+#[proc_macro_attribute]
+pub fn webhook_processor(attr: TokenStream, item: TokenStream) -> TokenStream {
+    webhook_processor::webhook_processor(attr.into(), item.into()).into()
 }
 
 /// Defines the integration's `main`: collects what `#[on_resync]` and `#[on_start]` registered
