@@ -272,11 +272,11 @@ async fn project_soft_deleted_removes_the_project() {
         .expect(0)
         .mount(&h.jira)
         .await;
-    // OPS-7 relates to OPS; deleting the project deletes its dependents too
-    // (`deleteDependentEntities: true`).
     assert_eq!(h.post_webhook(&fixture("webhook_project_soft_deleted"), None).await, 202);
     eventually("OPS to be deleted", || h.entity("jiraProject", "OPS").is_none()).await;
     assert_eq!(h.ids("jiraProject"), ["PAY", "WEB"]);
+    // OPS-7's relation to its project is optional, so it is not a dependent and stays.
+    assert_eq!(h.ids("jiraIssue"), ["OPS-7", "PAY-1", "PAY-2", "PAY-3"]);
     h.stop().await;
 }
 
