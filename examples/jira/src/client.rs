@@ -48,7 +48,9 @@ pub enum JiraError {
         detail: String,
     },
     /// Jira answered 2xx with a body of the wrong shape.
-    #[error("Jira's answer to {method} {path} is not what was expected: expected {expected}, got {got}")]
+    #[error(
+        "Jira's answer to {method} {path} is not what was expected: expected {expected}, got {got}"
+    )]
     Unexpected {
         /// The HTTP method.
         method: Method,
@@ -121,7 +123,9 @@ impl Default for RequestRetry {
 impl RequestRetry {
     fn backoff(&self, retry: u32) -> Duration {
         let factor = 2u32.saturating_pow(retry.saturating_sub(1));
-        self.initial_delay.saturating_mul(factor).min(self.max_delay)
+        self.initial_delay
+            .saturating_mul(factor)
+            .min(self.max_delay)
     }
 }
 
@@ -531,12 +535,19 @@ fn error_detail(body: &str) -> String {
 
 /// `Retry-After` as seconds or as an HTTP date.
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    Some(
+        at.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 #[cfg(test)]
@@ -593,7 +604,10 @@ mod tests {
             error_detail(body),
             "The value 'NOPE' does not exist for the field 'project'.; jql: bad"
         );
-        assert_eq!(error_detail("<html>Bad gateway</html>"), "<html>Bad gateway</html>");
+        assert_eq!(
+            error_detail("<html>Bad gateway</html>"),
+            "<html>Bad gateway</html>"
+        );
     }
 
     #[test]

@@ -50,7 +50,11 @@ pub async fn ensure_webhook(
         tracing::info!(url, "the Jira webhook is already registered");
         return Ok(WebhookRegistration::AlreadyRegistered);
     }
-    let events: Vec<&str> = ISSUE_EVENTS.iter().chain(&PROJECT_EVENTS).copied().collect();
+    let events: Vec<&str> = ISSUE_EVENTS
+        .iter()
+        .chain(&PROJECT_EVENTS)
+        .copied()
+        .collect();
     let mut body = json!({
         "name": WEBHOOK_NAME,
         "url": url,
@@ -75,7 +79,9 @@ pub async fn setup_live_events(ctx: Context) -> Result<()> {
         return Ok(());
     };
     let Some(base_url) = settings.base_url.as_deref() else {
-        tracing::info!("OCEAN__BASE_URL is not set: register the Jira webhook by hand to get live events");
+        tracing::info!(
+            "OCEAN__BASE_URL is not set: register the Jira webhook by hand to get live events"
+        );
         return Ok(());
     };
     let url = webhook_url(base_url, settings.path_prefix.as_deref());
@@ -100,6 +106,9 @@ mod tests {
             webhook_url("https://ocean.example.com", Some("/jira/")),
             "https://ocean.example.com/jira/integration/webhook"
         );
-        assert!(same_url("https://a/integration/webhook/", "https://a/integration/webhook"));
+        assert!(same_url(
+            "https://a/integration/webhook/",
+            "https://a/integration/webhook"
+        ));
     }
 }

@@ -122,8 +122,8 @@ mod tests {
 
     #[test]
     fn the_selector_jql_is_read_and_defaults_apply() {
-        let custom = IssueSelector::of(Some(&resource("{query: 'true', jql: 'project = SEC'}")))
-            .unwrap();
+        let custom =
+            IssueSelector::of(Some(&resource("{query: 'true', jql: 'project = SEC'}"))).unwrap();
         assert_eq!(custom.jql, "project = SEC");
         assert_eq!(custom.fields, "*all");
         let default = IssueSelector::of(Some(&resource("{query: 'true'}"))).unwrap();

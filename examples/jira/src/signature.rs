@@ -46,7 +46,10 @@ pub fn sign(secret: &Secret, body: &[u8]) -> Result<String, SignatureError> {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
         .map_err(|_| SignatureError::MissingSecret)?;
     mac.update(body);
-    Ok(format!("sha256={}", hex::encode(mac.finalize().into_bytes())))
+    Ok(format!(
+        "sha256={}",
+        hex::encode(mac.finalize().into_bytes())
+    ))
 }
 
 /// How a processor authenticates webhooks.

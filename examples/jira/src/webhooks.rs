@@ -163,7 +163,10 @@ impl WebhookProcessor for ProjectWebhookProcessor {
         match client.project(key).await.map_err(JiraError::into_ocean)? {
             Some(fresh) => Ok(WebhookEventRawResults::updated(vec![fresh])),
             None => {
-                tracing::info!(project = key, "Jira no longer knows the project; deleting it");
+                tracing::info!(
+                    project = key,
+                    "Jira no longer knows the project; deleting it"
+                );
                 Ok(WebhookEventRawResults::deleted(vec![project]))
             }
         }
@@ -188,8 +191,10 @@ mod tests {
     async fn each_processor_wants_only_its_events() {
         let issue = IssueWebhookProcessor::default();
         let project = ProjectWebhookProcessor::default();
-        let issue_event = event(json!({"webhookEvent": "jira:issue_updated", "issue": {"key": "A-1"}}));
-        let project_event = event(json!({"webhookEvent": "project_created", "project": {"key": "A"}}));
+        let issue_event =
+            event(json!({"webhookEvent": "jira:issue_updated", "issue": {"key": "A-1"}}));
+        let project_event =
+            event(json!({"webhookEvent": "project_created", "project": {"key": "A"}}));
         let user_event = event(json!({"webhookEvent": "user_created", "user": {}}));
         assert!(issue.should_process_event(&issue_event).await);
         assert!(!issue.should_process_event(&project_event).await);
@@ -205,12 +210,32 @@ mod tests {
     async fn payloads_without_a_key_are_invalid() {
         let issue = IssueWebhookProcessor::default();
         let project = ProjectWebhookProcessor::default();
-        for bad in [json!({}), json!({"issue": {}}), json!({"issue": {"key": ""}}), json!({"issue": {"key": 5}})] {
+        for bad in [
+            json!({}),
+            json!({"issue": {}}),
+            json!({"issue": {"key": ""}}),
+            json!({"issue": {"key": 5}}),
+        ] {
             assert!(!issue.validate_payload(&bad).await.unwrap(), "{bad}");
         }
-        assert!(issue.validate_payload(&json!({"issue": {"key": "A-1"}})).await.unwrap());
-        assert!(!project.validate_payload(&json!({"project": {"id": 1}})).await.unwrap());
-        assert!(project.validate_payload(&json!({"project": {"key": "A"}})).await.unwrap());
+        assert!(
+            issue
+                .validate_payload(&json!({"issue": {"key": "A-1"}}))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !project
+                .validate_payload(&json!({"project": {"id": 1}}))
+                .await
+                .unwrap()
+        );
+        assert!(
+            project
+                .validate_payload(&json!({"project": {"key": "A"}}))
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]

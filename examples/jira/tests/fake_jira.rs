@@ -59,7 +59,10 @@ async fn mount_issues(jira: &MockServer, jql: &str, fields: &str) {
 async fn mount_issue_search(jira: &MockServer, key: &str, body: Value) {
     Mock::given(method("GET"))
         .and(path("/rest/api/3/search/jql"))
-        .and(query_param("jql", format!("({DEFAULT_JQL}) AND key = \"{key}\"")))
+        .and(query_param(
+            "jql",
+            format!("({DEFAULT_JQL}) AND key = \"{key}\""),
+        ))
         .respond_with(ok(body))
         .expect(1)
         .mount(jira)
@@ -85,9 +88,17 @@ async fn resync_maps_paginated_projects_and_issues_exactly_like_the_mapping() {
     let report = h.resync().await;
     assert_eq!(report.status, ResyncStatus::Completed, "{report:?}");
     let projects = kind(&report, "project");
-    assert_eq!((projects.fetched, projects.upserted, projects.failed), (3, 3, 0), "{projects:?}");
+    assert_eq!(
+        (projects.fetched, projects.upserted, projects.failed),
+        (3, 3, 0),
+        "{projects:?}"
+    );
     let issues = kind(&report, "issue");
-    assert_eq!((issues.fetched, issues.upserted, issues.failed), (4, 4, 0), "{issues:?}");
+    assert_eq!(
+        (issues.fetched, issues.upserted, issues.failed),
+        (4, 4, 0),
+        "{issues:?}"
+    );
     assert_eq!(h.ids("jiraProject"), ["OPS", "PAY", "WEB"]);
     assert_eq!(h.ids("jiraIssue"), ["OPS-7", "PAY-1", "PAY-2", "PAY-3"]);
 
@@ -99,7 +110,10 @@ async fn resync_maps_paginated_projects_and_issues_exactly_like_the_mapping() {
     );
 
     let bug = h.entity("jiraIssue", "PAY-2").unwrap();
-    assert_eq!(bug.title.as_deref(), Some("Card payments fail for amounts above 10,000"));
+    assert_eq!(
+        bug.title.as_deref(),
+        Some("Card payments fail for amounts above 10,000")
+    );
     let p = &bug.properties;
     assert_eq!(p["url"], "https://acme.atlassian.net/browse/PAY-2");
     assert_eq!(p["status"], "In Progress");
@@ -127,7 +141,10 @@ async fn resync_maps_paginated_projects_and_issues_exactly_like_the_mapping() {
     assert_eq!(subtask.relations["parentIssue"], "PAY-2");
     assert_eq!(subtask.properties["issueType"], "Sub-task");
     let done = h.entity("jiraIssue", "OPS-7").unwrap();
-    assert_eq!(done.properties["resolutionDate"], "2026-01-18T11:20:00.000+0200");
+    assert_eq!(
+        done.properties["resolutionDate"],
+        "2026-01-18T11:20:00.000+0200"
+    );
     assert_eq!(done.relations["project"], "OPS");
     h.stop().await;
 }
@@ -172,8 +189,15 @@ async fn a_jira_error_fails_the_kind_and_deletes_nothing() {
     assert_eq!(report.status, ResyncStatus::Failed);
     let errors = kind(&report, "issue").errors.join("\n");
     assert!(errors.contains("Jira answered 400"), "{errors}");
-    assert!(errors.contains("Field 'statusCategory' does not exist"), "{errors}");
-    assert_eq!(h.ids("jiraIssue").len(), 4, "a failed kind must not reconcile");
+    assert!(
+        errors.contains("Field 'statusCategory' does not exist"),
+        "{errors}"
+    );
+    assert_eq!(
+        h.ids("jiraIssue").len(),
+        4,
+        "a failed kind must not reconcile"
+    );
     h.stop().await;
 }
 
@@ -210,10 +234,15 @@ async fn issue_updated_upserts_the_issue_fetched_fresh_from_jira_not_the_payload
     let h = synced().await;
     mount_issue_search(&h.jira, "PAY-1", fixture("issue_pay_1_fresh_search")).await;
     let event = fixture("webhook_issue_updated");
-    assert_eq!(event["issue"]["fields"]["summary"], "Add Apple Pay to checkout");
+    assert_eq!(
+        event["issue"]["fields"]["summary"],
+        "Add Apple Pay to checkout"
+    );
     assert_eq!(h.post_webhook(&event, None).await, 202);
     eventually("PAY-1 to carry the fresh summary", || {
-        h.entity("jiraIssue", "PAY-1").and_then(|e| e.title).as_deref()
+        h.entity("jiraIssue", "PAY-1")
+            .and_then(|e| e.title)
+            .as_deref()
             == Some("Add Apple Pay and Google Pay to checkout")
     })
     .await;
@@ -228,8 +257,15 @@ async fn issue_updated_upserts_the_issue_fetched_fresh_from_jira_not_the_payload
 async fn issue_created_adds_the_new_issue() {
     let h = synced().await;
     mount_issue_search(&h.jira, "PAY-4", fixture("issue_pay_4_search")).await;
-    assert_eq!(h.post_webhook(&fixture("webhook_issue_created"), None).await, 202);
-    eventually("PAY-4 to exist", || h.entity("jiraIssue", "PAY-4").is_some()).await;
+    assert_eq!(
+        h.post_webhook(&fixture("webhook_issue_created"), None)
+            .await,
+        202
+    );
+    eventually("PAY-4 to exist", || {
+        h.entity("jiraIssue", "PAY-4").is_some()
+    })
+    .await;
     let created = h.entity("jiraIssue", "PAY-4").unwrap();
     assert_eq!(created.properties["priority"], "Highest");
     assert_eq!(created.relations["project"], "PAY");
@@ -245,8 +281,15 @@ async fn issue_deleted_removes_the_issue_without_asking_jira() {
         .mount(&h.jira)
         .await;
     assert!(h.entity("jiraIssue", "PAY-2").is_some());
-    assert_eq!(h.post_webhook(&fixture("webhook_issue_deleted"), None).await, 202);
-    eventually("PAY-2 to be deleted", || h.entity("jiraIssue", "PAY-2").is_none()).await;
+    assert_eq!(
+        h.post_webhook(&fixture("webhook_issue_deleted"), None)
+            .await,
+        202
+    );
+    eventually("PAY-2 to be deleted", || {
+        h.entity("jiraIssue", "PAY-2").is_none()
+    })
+    .await;
     h.settled().await;
     assert_eq!(h.live.stats().dead_lettered, 0);
     assert!(h.entity("jiraIssue", "PAY-1").is_some());
@@ -258,8 +301,15 @@ async fn an_issue_that_no_longer_matches_the_jql_is_deleted() {
     let h = synced().await;
     mount_issue_search(&h.jira, "PAY-1", fixture("issue_search_empty")).await;
     assert!(h.entity("jiraIssue", "PAY-1").is_some());
-    assert_eq!(h.post_webhook(&fixture("webhook_issue_updated"), None).await, 202);
-    eventually("PAY-1 to be deleted", || h.entity("jiraIssue", "PAY-1").is_none()).await;
+    assert_eq!(
+        h.post_webhook(&fixture("webhook_issue_updated"), None)
+            .await,
+        202
+    );
+    eventually("PAY-1 to be deleted", || {
+        h.entity("jiraIssue", "PAY-1").is_none()
+    })
+    .await;
     assert_eq!(h.ids("jiraIssue"), ["OPS-7", "PAY-2", "PAY-3"]);
     h.stop().await;
 }
@@ -272,8 +322,15 @@ async fn project_soft_deleted_removes_the_project() {
         .expect(0)
         .mount(&h.jira)
         .await;
-    assert_eq!(h.post_webhook(&fixture("webhook_project_soft_deleted"), None).await, 202);
-    eventually("OPS to be deleted", || h.entity("jiraProject", "OPS").is_none()).await;
+    assert_eq!(
+        h.post_webhook(&fixture("webhook_project_soft_deleted"), None)
+            .await,
+        202
+    );
+    eventually("OPS to be deleted", || {
+        h.entity("jiraProject", "OPS").is_none()
+    })
+    .await;
     assert_eq!(h.ids("jiraProject"), ["PAY", "WEB"]);
     // OPS-7's relation to its project is optional, so it is not a dependent and stays.
     assert_eq!(h.ids("jiraIssue"), ["OPS-7", "PAY-1", "PAY-2", "PAY-3"]);
@@ -296,8 +353,16 @@ async fn project_created_and_updated_fetch_the_project_from_jira() {
         .expect(1)
         .mount(&h.jira)
         .await;
-    assert_eq!(h.post_webhook(&fixture("webhook_project_created"), None).await, 202);
-    assert_eq!(h.post_webhook(&fixture("webhook_project_updated"), None).await, 202);
+    assert_eq!(
+        h.post_webhook(&fixture("webhook_project_created"), None)
+            .await,
+        202
+    );
+    assert_eq!(
+        h.post_webhook(&fixture("webhook_project_updated"), None)
+            .await,
+        202
+    );
     eventually("WEB and PAY to exist", || {
         h.entity("jiraProject", "WEB").is_some() && h.entity("jiraProject", "PAY").is_some()
     })
@@ -322,8 +387,8 @@ async fn a_wrongly_signed_or_unsigned_webhook_is_rejected_with_401_and_not_proce
         .mount(&h.jira)
         .await;
     let event = fixture("webhook_issue_deleted");
-    let forged = jira::signature::sign(&"not-the-secret".into(), event.to_string().as_bytes())
-        .unwrap();
+    let forged =
+        jira::signature::sign(&"not-the-secret".into(), event.to_string().as_bytes()).unwrap();
     assert_eq!(h.post_webhook(&event, Some(&forged)).await, 401);
     assert_eq!(h.post_webhook(&event, Some("sha256=")).await, 401);
     assert_eq!(h.post_webhook(&event, Some("")).await, 401);
@@ -336,7 +401,8 @@ async fn a_wrongly_signed_or_unsigned_webhook_is_rejected_with_401_and_not_proce
 #[tokio::test]
 async fn a_webhook_without_the_issue_key_is_rejected_with_422() {
     let h = Harness::start().await;
-    let event = json!({"timestamp": 1, "webhookEvent": "jira:issue_updated", "issue": {"id": "10001"}});
+    let event =
+        json!({"timestamp": 1, "webhookEvent": "jira:issue_updated", "issue": {"id": "10001"}});
     assert_eq!(h.post_webhook(&event, None).await, 422);
     assert_eq!(h.live.stats().rejected_invalid, 1);
     h.stop().await;
@@ -346,28 +412,39 @@ async fn a_webhook_without_the_issue_key_is_rejected_with_422() {
 async fn a_jira_503_during_a_webhook_is_retried_by_the_framework_and_then_applied() {
     // No client-level retries: the retryable error reaches the live-events retry policy.
     let h = Harness::start_with(
-        ocean::mapping::PortAppConfig::from_value(&default_resources().await.port_app_config.unwrap())
-            .unwrap(),
+        ocean::mapping::PortAppConfig::from_value(
+            &default_resources().await.port_app_config.unwrap(),
+        )
+        .unwrap(),
         0,
     )
     .await;
     Mock::given(method("GET"))
         .and(path("/rest/api/3/search/jql"))
-        .respond_with(ResponseTemplate::new(503).set_body_string("<html>Service Unavailable</html>"))
+        .respond_with(
+            ResponseTemplate::new(503).set_body_string("<html>Service Unavailable</html>"),
+        )
         .up_to_n_times(2)
         .with_priority(1)
         .expect(2)
         .mount(&h.jira)
         .await;
     mount_issue_search(&h.jira, "PAY-1", fixture("issue_pay_1_fresh_search")).await;
-    assert_eq!(h.post_webhook(&fixture("webhook_issue_updated"), None).await, 202);
+    assert_eq!(
+        h.post_webhook(&fixture("webhook_issue_updated"), None)
+            .await,
+        202
+    );
     eventually("PAY-1 to be applied after the retries", || {
         h.entity("jiraIssue", "PAY-1").is_some()
     })
     .await;
     h.settled().await;
     let stats = h.live.stats();
-    assert_eq!((stats.retried, stats.processed, stats.dead_lettered), (2, 1, 0));
+    assert_eq!(
+        (stats.retried, stats.processed, stats.dead_lettered),
+        (2, 1, 0)
+    );
     assert_eq!(
         h.entity("jiraIssue", "PAY-1").unwrap().title.as_deref(),
         Some("Add Apple Pay and Google Pay to checkout")
@@ -386,7 +463,11 @@ async fn a_jira_401_during_a_webhook_is_not_retried_and_is_dead_lettered() {
         .expect(1)
         .mount(&h.jira)
         .await;
-    assert_eq!(h.post_webhook(&fixture("webhook_issue_updated"), None).await, 202);
+    assert_eq!(
+        h.post_webhook(&fixture("webhook_issue_updated"), None)
+            .await,
+        202
+    );
     h.settled().await;
     let stats = h.live.stats();
     assert_eq!((stats.retried, stats.dead_lettered), (0, 1));

@@ -7,7 +7,9 @@
 use bytes::Bytes;
 use jira::registration::{WEBHOOK_NAME, setup_live_events};
 use jira::signature::sign;
-use jira::{IssueWebhookProcessor, JiraClient, JiraConfig, ProjectWebhookProcessor, ensure_webhook};
+use jira::{
+    IssueWebhookProcessor, JiraClient, JiraConfig, ProjectWebhookProcessor, ensure_webhook,
+};
 use ocean::Context;
 use ocean::config::{ConfigSources, OceanSettings};
 use ocean::live_events::{WebhookEvent, WebhookProcessor};
@@ -20,8 +22,14 @@ const SECRET: &str = "hook-s3cret";
 
 fn context(jira: &MockServer, extra: &[(&str, &str)]) -> Context {
     let mut vars = vec![
-        ("OCEAN__INTEGRATION__IDENTIFIER".to_owned(), "my-jira".to_owned()),
-        ("OCEAN__INTEGRATION__CONFIG__JIRA_HOST".to_owned(), jira.uri()),
+        (
+            "OCEAN__INTEGRATION__IDENTIFIER".to_owned(),
+            "my-jira".to_owned(),
+        ),
+        (
+            "OCEAN__INTEGRATION__CONFIG__JIRA_HOST".to_owned(),
+            jira.uri(),
+        ),
         (
             "OCEAN__INTEGRATION__CONFIG__ATLASSIAN_USER_EMAIL".to_owned(),
             "bot@acme.example".to_owned(),
@@ -31,7 +39,11 @@ fn context(jira: &MockServer, extra: &[(&str, &str)]) -> Context {
             "api-t0ken".to_owned(),
         ),
     ];
-    vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    vars.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     let sources = ConfigSources::new().with_env(vars);
     let settings = OceanSettings::load(&sources, Some("jira")).unwrap();
     let config: JiraConfig = settings.integration_config().unwrap();
@@ -54,7 +66,12 @@ async fn the_start_hook_registers_the_webhook_once_and_arms_the_processors() {
 
     // Before the hook ran, nothing is accepted: the processors cannot know yet whether a
     // secret is required.
-    assert!(!issue.authenticate(&event(payload.clone(), None)).await.unwrap());
+    assert!(
+        !issue
+            .authenticate(&event(payload.clone(), None))
+            .await
+            .unwrap()
+    );
 
     // Without a public URL nothing is registered, and without a secret webhooks are unsigned.
     Mock::given(method("POST"))
@@ -64,7 +81,12 @@ async fn the_start_hook_registers_the_webhook_once_and_arms_the_processors() {
         .mount(&jira)
         .await;
     setup_live_events(context(&jira, &[])).await.unwrap();
-    assert!(issue.authenticate(&event(payload.clone(), None)).await.unwrap());
+    assert!(
+        issue
+            .authenticate(&event(payload.clone(), None))
+            .await
+            .unwrap()
+    );
     jira.verify().await;
     jira.reset().await;
 
@@ -115,10 +137,25 @@ async fn the_start_hook_registers_the_webhook_once_and_arms_the_processors() {
     setup_live_events(context(&jira, &settings)).await.unwrap();
     jira.verify().await;
 
-    assert!(issue.authenticate(&event(payload.clone(), Some(signed.clone()))).await.unwrap());
-    assert!(!issue.authenticate(&event(payload.clone(), None)).await.unwrap());
+    assert!(
+        issue
+            .authenticate(&event(payload.clone(), Some(signed.clone())))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !issue
+            .authenticate(&event(payload.clone(), None))
+            .await
+            .unwrap()
+    );
     let tampered = json!({"webhookEvent": "jira:issue_deleted", "issue": {"key": "PAY-1"}});
-    assert!(!project.authenticate(&event(tampered, Some(signed))).await.unwrap());
+    assert!(
+        !project
+            .authenticate(&event(tampered, Some(signed)))
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]
@@ -135,9 +172,13 @@ async fn a_registration_jira_refuses_fails_with_jiras_reason() {
     // would race with the test above.
     let ctx = context(&jira, &[]);
     let client = JiraClient::from_context(&ctx).unwrap();
-    let error = ensure_webhook(&client, "https://ocean.example.com/integration/webhook", None)
-        .await
-        .unwrap_err();
+    let error = ensure_webhook(
+        &client,
+        "https://ocean.example.com/integration/webhook",
+        None,
+    )
+    .await
+    .unwrap_err();
     assert!(!error.is_retryable());
     let message = error.to_string();
     assert!(message.contains("403"), "{message}");
@@ -148,10 +189,22 @@ async fn a_registration_jira_refuses_fails_with_jiras_reason() {
 #[test]
 fn a_missing_setting_is_named_by_its_variable() {
     let sources = ConfigSources::new().with_env([
-        ("OCEAN__INTEGRATION__CONFIG__JIRA_HOST", "https://acme.atlassian.net"),
-        ("OCEAN__INTEGRATION__CONFIG__ATLASSIAN_USER_EMAIL", "bot@acme.example"),
+        (
+            "OCEAN__INTEGRATION__CONFIG__JIRA_HOST",
+            "https://acme.atlassian.net",
+        ),
+        (
+            "OCEAN__INTEGRATION__CONFIG__ATLASSIAN_USER_EMAIL",
+            "bot@acme.example",
+        ),
     ]);
     let settings = OceanSettings::load(&sources, Some("jira")).unwrap();
-    let error = settings.integration_config::<JiraConfig>().unwrap_err().to_string();
-    assert!(error.contains("OCEAN__INTEGRATION__CONFIG__ATLASSIAN_USER_TOKEN"), "{error}");
+    let error = settings
+        .integration_config::<JiraConfig>()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("OCEAN__INTEGRATION__CONFIG__ATLASSIAN_USER_TOKEN"),
+        "{error}"
+    );
 }

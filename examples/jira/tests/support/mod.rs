@@ -67,9 +67,9 @@ fn make_issue_signed() -> Arc<dyn DynWebhookProcessor> {
 }
 
 fn make_project_signed() -> Arc<dyn DynWebhookProcessor> {
-    Arc::new(ProjectWebhookProcessor::with_auth(WebhookAuth::Fixed(Some(
-        Secret::from(SECRET),
-    ))))
+    Arc::new(ProjectWebhookProcessor::with_auth(WebhookAuth::Fixed(
+        Some(Secret::from(SECRET)),
+    )))
 }
 
 /// Retries fast enough for tests (the framework's own delays, not wall-clock assertions).
