@@ -176,9 +176,10 @@ pub struct DeleteFailure {
 /// The result of [`PortClient::delete_entities_bulk`]: partial success is possible.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BulkDeleteOutcome {
-    /// Identifiers Port reports deleted.
+    /// Identifiers that are gone: deleted by this call, or already absent (Port answered 404
+    /// for them, e.g. because a dependency's cascade removed them first).
     pub deleted: Vec<String>,
-    /// Requests that failed.
+    /// Requests that failed, and single identifiers Port refused to delete.
     pub failures: Vec<DeleteFailure>,
 }
 
@@ -200,6 +201,27 @@ struct DatasourcePage {
 struct DeleteAnswer {
     #[serde(default, rename = "deletedEntities")]
     deleted_entities: Vec<String>,
+    #[serde(default)]
+    errors: Vec<DeleteError>,
+}
+
+/// A per-identifier error of a bulk delete answered with 207.
+#[derive(Deserialize)]
+struct DeleteError {
+    #[serde(default)]
+    identifier: String,
+    #[serde(default, rename = "statusCode")]
+    status_code: u16,
+    #[serde(default)]
+    message: String,
+}
+
+/// What one bulk delete request achieved.
+struct ChunkDeleted {
+    /// Deleted now, or already gone (Port answered 404 for them: a delete is idempotent).
+    gone: Vec<String>,
+    /// Identifiers Port refused to delete, with its message.
+    refused: Vec<(String, String)>,
 }
 
 /// Per-index results of one chunk.
@@ -472,7 +494,15 @@ impl PortClient {
         let mut outcome = BulkDeleteOutcome::default();
         while let Some((ids, result)) = answers.next().await {
             match result {
-                Ok(deleted) => outcome.deleted.extend(deleted),
+                Ok(chunk) => {
+                    outcome.deleted.extend(chunk.gone);
+                    for (identifier, reason) in chunk.refused {
+                        outcome.failures.push(DeleteFailure {
+                            identifiers: vec![identifier],
+                            reason,
+                        });
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(
                         blueprint,
@@ -495,7 +525,7 @@ impl PortClient {
         blueprint: &str,
         identifiers: &[String],
         options: &DeleteOptions,
-    ) -> Result<Vec<String>, PortError> {
+    ) -> Result<ChunkDeleted, PortError> {
         let req = options.apply(
             self.request(
                 Method::POST,
@@ -508,9 +538,19 @@ impl PortClient {
         if !answer.is_success() {
             return Err(answer.error(format!("blueprint `{blueprint}`")));
         }
-        Ok(answer
-            .json::<DeleteAnswer>("{ok, deletedEntities}")?
-            .deleted_entities)
+        let answer = answer.json::<DeleteAnswer>("{ok, deletedEntities, errors}")?;
+        let mut chunk = ChunkDeleted {
+            gone: answer.deleted_entities,
+            refused: Vec::new(),
+        };
+        for error in answer.errors {
+            if error.status_code == 404 {
+                chunk.gone.push(error.identifier);
+            } else {
+                chunk.refused.push((error.identifier, error.message));
+            }
+        }
+        Ok(chunk)
     }
 
     /// Deletes one entity. Returns false when it did not exist (already deleted).

@@ -51,6 +51,11 @@ pub(crate) fn parse_time(text: &str) -> Option<i64> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Some(t.timestamp_micros());
     }
+    // ISO 8601 offsets without a colon (`+0200`), as Jira writes them; Port's date-time
+    // validation accepts them.
+    if let Ok(t) = DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z") {
+        return Some(t.timestamp_micros());
+    }
     for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
         if let Ok(t) = NaiveDateTime::parse_from_str(text, fmt) {
             return Some(t.and_utc().timestamp_micros());
@@ -96,5 +101,9 @@ mod tests {
             parse_time("2026-03-03T12:00:00.500Z")
         );
         assert_eq!(parse_time("yesterday"), None);
+        assert_eq!(
+            parse_time("2026-01-12T09:14:03.120+0200"),
+            parse_time("2026-01-12T07:14:03.120Z")
+        );
     }
 }
