@@ -1,0 +1,97 @@
+//! The binaries under test, built once per test process.
+//!
+//! `cargo test` builds the test crates, not the other binaries of the workspace, so the first
+//! test that needs them runs `cargo build -p fake-integration -p ocean-cli-template` (a no-op
+//! when they are fresh) and every test then starts them from the target directory.
+//! `OCEAN_E2E_BIN_DIR` points at prebuilt binaries instead and skips the build.
+
+use anyhow::{Result, anyhow};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// Where the binaries under test are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binaries {
+    /// The example integration (`examples/fake-integration`).
+    pub fake_integration: PathBuf,
+    /// The `ocean` command-line tool (`ocean port-emulator`).
+    pub ocean: PathBuf,
+}
+
+/// The build outcome, shared by every test of the process (the error as text: it is reported
+/// to each test that asks).
+static BINARIES: OnceLock<Result<Binaries, String>> = OnceLock::new();
+
+/// The workspace root (this crate lives in `tests/`).
+pub fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR` (relative to the workspace root when
+/// relative), else `target/` in the workspace.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                workspace_root().join(dir)
+            }
+        }
+        _ => workspace_root().join("target"),
+    }
+}
+
+fn located(dir: &Path) -> Result<Binaries, String> {
+    let exe = |name: &str| dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let binaries = Binaries {
+        fake_integration: exe("fake-integration"),
+        ocean: exe("ocean"),
+    };
+    for path in [&binaries.fake_integration, &binaries.ocean] {
+        if !path.is_file() {
+            return Err(format!("expected a binary at {}, found none", path.display()));
+        }
+    }
+    Ok(binaries)
+}
+
+fn build() -> Result<Binaries, String> {
+    if let Some(dir) = std::env::var_os("OCEAN_E2E_BIN_DIR").filter(|d| !d.is_empty()) {
+        return located(Path::new(&dir));
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(&cargo)
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "fake-integration",
+            "-p",
+            "ocean-cli-template",
+            "--bins",
+        ])
+        .current_dir(workspace_root())
+        .output()
+        .map_err(|e| format!("could not run {}: {e}", Path::new(&cargo).display()))?;
+    if !output.status.success() {
+        return Err(format!(
+            "cargo build -p fake-integration -p ocean-cli-template failed ({}):\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    located(&target_dir().join("debug"))
+}
+
+/// The binaries under test, building them on the first call of the process. The build runs
+/// on a blocking thread, never on the async runtime.
+pub async fn binaries() -> Result<&'static Binaries> {
+    let built = tokio::task::spawn_blocking(|| BINARIES.get_or_init(build))
+        .await
+        .map_err(|e| anyhow!("the build of the binaries under test panicked: {e}"))?;
+    built.as_ref().map_err(|e| anyhow!("{e}"))
+}
