@@ -53,10 +53,30 @@ fn located(dir: &Path) -> Result<Binaries, String> {
     };
     for path in [&binaries.fake_integration, &binaries.ocean] {
         if !path.is_file() {
-            return Err(format!("expected a binary at {}, found none", path.display()));
+            return Err(format!(
+                "expected a binary at {}, found none",
+                path.display()
+            ));
         }
     }
     Ok(binaries)
+}
+
+/// Variables `cargo test` sets for this crate. Some build scripts of dependencies watch them
+/// (`rerun-if-env-changed`), so passing them on would rebuild half the workspace each time.
+fn is_set_by_cargo_for_this_crate(name: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_MANIFEST_LINKS",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+        "OUT_DIR",
+    ];
+    EXACT.contains(&name) || name.starts_with("CARGO_PKG_") || name.starts_with("CARGO_BIN_EXE_")
 }
 
 fn build() -> Result<Binaries, String> {
@@ -64,7 +84,13 @@ fn build() -> Result<Binaries, String> {
         return located(Path::new(&dir));
     }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(&cargo)
+    let mut command = Command::new(&cargo);
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(is_set_by_cargo_for_this_crate) {
+            command.env_remove(&name);
+        }
+    }
+    let output = command
         .args([
             "build",
             "--quiet",

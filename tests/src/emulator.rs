@@ -66,7 +66,10 @@ impl PortEmulator {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()?;
-        let reader = port_client(&url, Datasource::exporter("e2e-observer", "0", "e2e-observer"))?;
+        let reader = port_client(
+            &url,
+            Datasource::exporter("e2e-observer", "0", "e2e-observer"),
+        )?;
         let emulator = Self {
             process,
             url,
@@ -182,7 +185,9 @@ impl PortEmulator {
         self.reader
             .get_integration(identifier)
             .await?
-            .ok_or_else(|| anyhow!("the integration `{identifier}` does not exist in the local Port"))
+            .ok_or_else(|| {
+                anyhow!("the integration `{identifier}` does not exist in the local Port")
+            })
     }
 
     /// The status of the last resync the integration reported (`running`, `completed`, ...).

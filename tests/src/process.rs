@@ -216,8 +216,7 @@ impl ChildProcess {
             .ok()
             .and_then(Pid::from_raw)
             .ok_or_else(|| anyhow!("{} has an invalid process id {pid}", self.name))?;
-        kill_process(pid, Signal::TERM)
-            .with_context(|| format!("sending SIGTERM to {}", self.name))
+        kill_process(pid, Signal::TERM).with_context(|| format!("sending SIGTERM to {}", self.name))
     }
 
     /// Waits for the process to exit and its output to be read, at most `timeout`; after that
