@@ -2,10 +2,12 @@
 //!
 //! `cargo test` builds the test crates, not the other binaries of the workspace, so the first
 //! test that needs them runs `cargo build -p fake-integration -p ocean-cli-template` (a no-op
-//! when they are fresh) and every test then starts them from the target directory.
+//! when they are fresh) and takes their paths from Cargo's own artifact messages, so the
+//! target directory is wherever Cargo puts it (`CARGO_TARGET_DIR`, `build.target-dir`).
 //! `OCEAN_E2E_BIN_DIR` points at prebuilt binaries instead and skips the build.
 
 use anyhow::{Result, anyhow};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -27,22 +29,6 @@ static BINARIES: OnceLock<Result<Binaries, String>> = OnceLock::new();
 pub fn workspace_root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().unwrap_or(manifest).to_path_buf()
-}
-
-/// Cargo's target directory: `CARGO_TARGET_DIR` (relative to the workspace root when
-/// relative), else `target/` in the workspace.
-pub fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => {
-            let dir = PathBuf::from(dir);
-            if dir.is_absolute() {
-                dir
-            } else {
-                workspace_root().join(dir)
-            }
-        }
-        _ => workspace_root().join("target"),
-    }
 }
 
 fn located(dir: &Path) -> Result<Binaries, String> {
@@ -93,7 +79,7 @@ fn build() -> Result<Binaries, String> {
     let output = command
         .args([
             "build",
-            "--quiet",
+            "--message-format=json-render-diagnostics",
             "-p",
             "fake-integration",
             "-p",
@@ -110,7 +96,23 @@ fn build() -> Result<Binaries, String> {
             String::from_utf8_lossy(&output.stderr)
         ));
     }
-    located(&target_dir().join("debug"))
+    from_artifacts(&String::from_utf8_lossy(&output.stdout))
+}
+
+/// The executables named in Cargo's `compiler-artifact` messages (one JSON object a line).
+fn from_artifacts(messages: &str) -> Result<Binaries, String> {
+    let executable = |name: &str| {
+        messages
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == name)
+            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+            .ok_or_else(|| format!("cargo build reported no executable `{name}`"))
+    };
+    Ok(Binaries {
+        fake_integration: executable("fake-integration")?,
+        ocean: executable("ocean")?,
+    })
 }
 
 /// The binaries under test, building them on the first call of the process. The build runs
@@ -120,4 +122,29 @@ pub async fn binaries() -> Result<&'static Binaries> {
         .await
         .map_err(|e| anyhow!("the build of the binaries under test panicked: {e}"))?;
     built.as_ref().map_err(|e| anyhow!("{e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn executables_are_taken_from_the_artifact_messages() {
+        let messages = [
+            r#"{"reason":"compiler-artifact","target":{"name":"ocean","kind":["lib"]},"executable":null}"#,
+            r#"{"reason":"compiler-artifact","target":{"name":"ocean","kind":["bin"]},"executable":"/t/debug/ocean"}"#,
+            "not json",
+            r#"{"reason":"compiler-artifact","target":{"name":"fake-integration","kind":["bin"]},"executable":"/t/debug/fake-integration"}"#,
+            r#"{"reason":"build-finished","success":true}"#,
+        ]
+        .join("\n");
+        assert_eq!(
+            from_artifacts(&messages),
+            Ok(Binaries {
+                fake_integration: PathBuf::from("/t/debug/fake-integration"),
+                ocean: PathBuf::from("/t/debug/ocean"),
+            })
+        );
+        assert!(from_artifacts("").unwrap_err().contains("fake-integration"));
+    }
 }
