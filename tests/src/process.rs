@@ -122,7 +122,8 @@ impl fmt::Display for Finished {
 }
 
 impl ChildProcess {
-    /// Starts `command` with piped output, killed when the returned handle is dropped.
+    /// Starts `command` with piped output, killed when the returned handle is dropped. Call it
+    /// inside a tokio runtime: the output is read by tasks of that runtime.
     pub fn spawn(name: impl Into<String>, mut command: Command) -> Result<Self> {
         let name = name.into();
         command
