@@ -384,11 +384,11 @@ fn announce_live_events(live: &LiveEvents, settings: &OceanSettings, addr: Socke
         match &settings.base_url {
             Some(base) => {
                 let public = format!("{}{prefix}/integration{path}", base.trim_end_matches('/'));
-                tracing::info!(%public, %local, "live events: send webhooks to {public}");
+                tracing::info!(%public, %local, "live events: send webhooks to the public URL");
             }
             None => tracing::info!(
                 %local,
-                "live events served at {local} (set OCEAN__BASE_URL to log the public URL)"
+                "live events served (set OCEAN__BASE_URL to log the public URL)"
             ),
         }
     }
