@@ -18,6 +18,8 @@
 
 mod fastpath;
 mod natives;
+mod paths;
+mod regex;
 mod rewrite;
 mod stack;
 pub(crate) mod value;
