@@ -252,7 +252,7 @@ fn parse_decimal(s: &str) -> Option<Val> {
             return None;
         }
     }
-    let unsigned = if s.starts_with('+') { &s[1..] } else { s };
+    let unsigned = s.strip_prefix('+').unwrap_or(s);
     if exp.is_none() && frac.is_empty() && !mantissa.ends_with('.') {
         let trimmed = int.trim_start_matches('0');
         let text = match (negative, trimmed.is_empty()) {
@@ -260,10 +260,10 @@ fn parse_decimal(s: &str) -> Option<Val> {
             (true, false) => format!("-{trimmed}"),
             (false, false) => trimmed.to_owned(),
         };
-        if let Ok(i) = text.parse::<isize>() {
-            if i.unsigned_abs() <= 1 << 53 {
-                return Some(Val::Num(Num::Int(i)));
-            }
+        if let Ok(i) = text.parse::<isize>()
+            && i.unsigned_abs() <= 1 << 53
+        {
+            return Some(Val::Num(Num::Int(i)));
         }
         return Some(Val::Num(Num::Dec(Rc::new(text))));
     }

@@ -105,6 +105,7 @@ def getpath($p): reduce $p[] as $k (.; .[$k | __ocean_key]);
 def setpath($p; $v): __ocean_setpath($p; $v);
 def delpaths($ps): __ocean_delpaths($ps);
 def del(f): __ocean_delpaths([path(f)]);
+def pick(f): . as $in | reduce path(f) as $p (null; __ocean_setpath($p; $in | __ocean_getpath($p)));
 def __ocean_assign(paths; $v): reduce path(paths) as $p (.; __ocean_setpath($p; $v));
 def __ocean_modify(paths; update):
   reduce path(paths) as $p ([., []];

@@ -224,6 +224,13 @@ impl<'s> Rewriter<'s, '_> {
                     .into_iter()
                     .map(|(k, v)| {
                         // A computed key must be a string (`{(1): 2}` fails in jq).
+                        let (k, v) = match (k, v) {
+                            // `{$__loc__}` is `{"__loc__": $__loc__}`.
+                            (Term::Var("$__loc__"), None) => {
+                                (Self::str_term("__loc__"), Some(Term::Var("$__loc__")))
+                            }
+                            kv => kv,
+                        };
                         let k = match k {
                             k @ Term::Str(..) => self.term(k),
                             k @ Term::Var(_) if v.is_none() => self.term(k),
