@@ -288,21 +288,28 @@ fn is_nan_text(v: &Val) -> bool {
     str_of(v).is_some_and(|s| matches!(s.trim(), "nan" | "NaN" | "-nan" | "-NaN"))
 }
 
+/// Longest string `*` may build (jq refuses results that do not fit its string length).
+const MAX_REPEAT_BYTES: usize = 256 * 1024 * 1024;
+
 /// jq 1.8 multiplication where a string is repeated: a negative count gives `null`, a
 /// fractional one is truncated (`"ab" * 0` is `""`).
-fn repeat(s: &Val, n: &Num) -> Val {
+fn repeat(s: &Val, n: &Num) -> ValR<Val> {
     let d = num_f64(n);
     if d < 0.0 || d.is_nan() {
-        return Val::Null;
+        return Ok(Val::Null);
     }
-    let count = d.min(1e8) as usize;
-    Val::from(str_of(s).unwrap_or_default().repeat(count))
+    let text = str_of(s).unwrap_or_default();
+    let count = d.min(MAX_REPEAT_BYTES as f64) as usize;
+    if text.len().saturating_mul(count) > MAX_REPEAT_BYTES {
+        return Err(Error::str("Repeat string result too long"));
+    }
+    Ok(Val::from(text.repeat(count)))
 }
 
 fn mul(l: Val, r: Val) -> ValR<Val> {
     match (&l, &r) {
-        (Val::TStr(_) | Val::BStr(_), Val::Num(n)) => Ok(repeat(&l, n)),
-        (Val::Num(n), Val::TStr(_) | Val::BStr(_)) => Ok(repeat(&r, n)),
+        (Val::TStr(_) | Val::BStr(_), Val::Num(n)) => repeat(&l, n),
+        (Val::Num(n), Val::TStr(_) | Val::BStr(_)) => repeat(&r, n),
         _ => l * r,
     }
 }

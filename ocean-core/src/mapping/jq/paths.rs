@@ -12,6 +12,13 @@ use jaq_json::{Num, Rc, Val};
 /// A jq error message.
 pub(crate) type PathResult<T> = Result<T, String>;
 
+/// Longest path `setpath` and `delpaths` follow (they recurse per element, and a deeper value
+/// could not be returned anyway).
+const MAX_PATH_LEN: usize = super::value::MAX_OUTPUT_DEPTH;
+
+/// Largest array position an assignment may create (jq pads with nulls up to it).
+const MAX_ARRAY_INDEX: usize = 10_000_000;
+
 fn describe(v: &Val) -> String {
     let mut s = String::new();
     write_json(&mut s, v, 0);
@@ -111,6 +118,10 @@ fn indices(items: &[Val], needle: &[Val]) -> Val {
 
 fn path_items(path: &Val) -> PathResult<&[Val]> {
     match path {
+        Val::Arr(items) if items.len() > MAX_PATH_LEN => Err(format!(
+            "path of {} elements is longer than the {MAX_PATH_LEN} accepted",
+            items.len()
+        )),
         Val::Arr(items) => Ok(items.as_slice()),
         _ => Err("Path must be specified as an array".to_owned()),
     }
@@ -145,7 +156,7 @@ fn set(t: Val, k: &Val, v: Val) -> PathResult<Val> {
             let i = position(n, items.len()).unwrap_or(0);
             let i =
                 usize::try_from(i).map_err(|_| "Out of bounds negative array index".to_owned())?;
-            if i > 100_000_000 {
+            if i > MAX_ARRAY_INDEX {
                 return Err(format!("Array index {i} too large"));
             }
             let vec = Rc::make_mut(&mut items);
@@ -285,6 +296,13 @@ mod tests {
         assert!(setpath(v(json!([])), &v(json!([-1])), v(json!(1))).is_err());
         let out = setpath(v(json!([1, 2])), &v(json!([-1])), v(json!(9))).unwrap();
         assert_eq!(j(out), json!([1, 9]));
+    }
+
+    #[test]
+    fn overlong_paths_and_huge_positions_are_errors() {
+        let long: Vec<Value> = (0..10_000).map(|_| json!("a")).collect();
+        assert!(setpath(Val::Null, &v(Value::Array(long)), Val::Null).is_err());
+        assert!(setpath(Val::Null, &v(json!([1e12])), Val::Null).is_err());
     }
 
     #[test]

@@ -245,9 +245,9 @@ fn format_literal(out: &mut String, text: &str) {
     } else {
         coefficient
     };
-    let exponent = exp - frac.len() as i64;
     let nd = coefficient.len() as i64;
-    let adjusted = exponent + nd - 1;
+    let exponent = exp.saturating_sub(frac.len() as i64);
+    let adjusted = exponent.saturating_add(nd - 1);
     if negative && coefficient != "0" {
         out.push('-');
     }
@@ -421,6 +421,34 @@ mod tests {
         assert_eq!(fmt(1.5e17), "1.5e+17");
         assert_eq!(fmt(f64::INFINITY), "1.7976931348623157e+308");
         assert_eq!(fmt(f64::NAN), "null");
+    }
+
+    fn lit(text: &str) -> String {
+        let mut s = String::new();
+        format_literal(&mut s, text);
+        s
+    }
+
+    #[test]
+    fn literals_print_in_decnumber_form() {
+        assert_eq!(lit("1e17"), "1E+17");
+        assert_eq!(lit("1.0e17"), "1.0E+17");
+        assert_eq!(lit("1.50"), "1.50");
+        assert_eq!(lit("12e-1"), "1.2");
+        assert_eq!(lit("0.0000001"), "1E-7");
+        assert_eq!(lit("-0.0"), "0.0");
+        assert_eq!(lit("007"), "7");
+        // An exponent at the edge of i64 saturates instead of overflowing.
+        assert!(lit("1.5e-9223372036854775808").starts_with("1.5E-922337203685477580"));
+    }
+
+    #[test]
+    fn computed_doubles_print_as_jq_g_fmt() {
+        assert_eq!(fmt(1e15), "1000000000000000");
+        assert_eq!(fmt(1e16), "1e+16");
+        assert_eq!(fmt(12_345_678_901_234_567_890.0), "12345678901234567000");
+        assert_eq!(fmt(0.0001), "0.0001");
+        assert_eq!(fmt(1e100), "1e+100");
     }
 
     #[test]
