@@ -1,14 +1,15 @@
 //! jq with jq 1.8 semantics, on jaq.
 //!
 //! Every program is compiled once ([`JqEngine::compile`] caches by source) and can then run on
-//! any thread. On top of jaq's standard library, a compat prelude and a few syntax rewrites
-//! close the differences that matter for Port mappings: integral results print as integers
-//! (`10 / 2` is `5`, also in `tostring` and string interpolation), slicing `null` gives `null`,
-//! `join` treats nulls as empty strings, `@base64d` accepts unpadded input, `limit` refuses a
-//! negative count, division by zero fails, `$ENV`/`env` follow [`JqOptions::allow_env`], and
-//! `@csv`, `@tsv`, `@sh`, `IN`, `INDEX`, `tostream`, `$__loc__` exist, `%` truncates its
-//! operands. Ocean's single-quote rewrite is applied before compiling. Beyond jq 1.8.2 (which
-//! lacks them), `@base32`, `@base32d` and `leaf_paths` are kept from older jq.
+//! any thread. On top of jaq's standard library, a compat prelude, native filters and a few
+//! syntax rewrites give jq 1.8.2 semantics, checked case by case against real jq by the golden
+//! corpus (`tests/jq_golden`; the remaining differences are in `docs/jq-compatibility.md`):
+//! numbers print as jq prints them (`10 / 2` is `5`, `1e17 | tostring` is `"1E+17"`), slicing
+//! `null` gives `null`, assignments and updates create structure under `null` and delete as jq
+//! does, regular expressions follow Oniguruma (look-around, backreferences), and builtins such
+//! as `join`, `tonumber`, `from_entries`, `@base64d`, `limit`, `$ENV`/`env` (see
+//! [`JqOptions::allow_env`]), `@csv`, `@tsv`, `@sh`, `IN`, `INDEX`, `tostream`/`fromstream` and
+//! `$__loc__` behave as in jq 1.8.2. Ocean's single-quote rewrite is applied before compiling.
 //!
 //! Plain paths (`.fields.status.name`) run on the JSON directly, and other programs get only
 //! the parts of the item they read converted for jaq.
@@ -18,6 +19,8 @@
 
 mod fastpath;
 mod natives;
+mod paths;
+mod regex;
 mod rewrite;
 mod stack;
 pub(crate) mod value;

@@ -9,8 +9,6 @@ def @html: __ocean_tostring | escape_html;
 def @uri: __ocean_tostring | encode_uri;
 def @base64: __ocean_tostring | encode_base64;
 def @base64d: __ocean_tostring | __ocean_base64d;
-def @base32: __ocean_tostring | __ocean_base32;
-def @base32d: __ocean_tostring | __ocean_base32d;
 def @csv: __ocean_csv;
 def @tsv: __ocean_tsv;
 def @sh: __ocean_sh;
@@ -47,11 +45,19 @@ def IN(s): any(s == .; .);
 def IN(src; s): any(src == s; .);
 def INDEX(stream; idx_expr): reduce stream as $row ({}; .[$row | idx_expr | __ocean_tostring] |= $row);
 def INDEX(idx_expr): INDEX(.[]; idx_expr);
-def leaf_paths: paths(scalars);
 def trimstr($x): ltrimstr($x) | rtrimstr($x);
 def have_decnum: true;
 def have_literal_numbers: true;
 def input_filename: null;
+# Rebuilds values from `tostream` events: `[path, leaf]` sets a leaf, `[path]` closes a container,
+# and a value is complete when an event's path is top-level.
+def fromstream(events):
+  foreach events as $ev ([null, false];
+    (if .[1] then null else .[0] end) as $partial
+    | ($ev[0] | length) as $depth
+    | if ($ev | length) == 2 then [($partial | __ocean_setpath($ev[0]; $ev[1])), $depth == 0]
+      else [$partial, $depth == 1] end;
+    if .[1] then .[0] else empty end);
 def tostream: path(def r: (.[]? | r), .; r) as $p | getpath($p) | reduce path(.[]?) as $q ([$p, .]; [$p + $q]);
 
 # Times are UTC, which jq 1.8 names GMT.
@@ -63,3 +69,103 @@ def fromdateiso8601: strptime("%Y-%m-%dT%H:%M:%SZ") | mktime;
 def todateiso8601: strftime("%Y-%m-%dT%H:%M:%SZ");
 def fromdate: fromdateiso8601;
 def todate: todateiso8601;
+
+# Numbers: jq 1.8 parses only whole decimal literals, and computes math with the C library.
+def tonumber: __ocean_tonumber;
+def __ocean_jaq_fromjson: fromjson;
+def fromjson: if __ocean_nan_text then nan else __ocean_jaq_fromjson end;
+def sqrt: __ocean_m_sqrt;
+def exp: __ocean_m_exp;
+def exp2: __ocean_m_exp2;
+def exp10: __ocean_m_exp10;
+def log: __ocean_m_log;
+def log2: __ocean_m_log2;
+def log10: __ocean_m_log10;
+def log1p: __ocean_m_log1p;
+def expm1: __ocean_m_expm1;
+def cbrt: __ocean_m_cbrt;
+def sin: __ocean_m_sin;
+def cos: __ocean_m_cos;
+def tan: __ocean_m_tan;
+def asin: __ocean_m_asin;
+def acos: __ocean_m_acos;
+def atan: __ocean_m_atan;
+def sinh: __ocean_m_sinh;
+def cosh: __ocean_m_cosh;
+def tanh: __ocean_m_tanh;
+def asinh: __ocean_m_asinh;
+def acosh: __ocean_m_acosh;
+def atanh: __ocean_m_atanh;
+def pow($x; $y): __ocean_pow($x; $y);
+def __ocean_mul_op(l; r): r as $r | l as $l | $l | __ocean_mul($r);
+
+# Paths with jq 1.8 semantics: structure is created under null, arrays are padded, and
+# deletions run from the last path to the first.
+def getpath($p): reduce $p[] as $k (.; .[$k | __ocean_key]);
+def setpath($p; $v): __ocean_setpath($p; $v);
+def delpaths($ps): __ocean_delpaths($ps);
+def del(f): __ocean_delpaths([path(f)]);
+def pick(f): . as $in | reduce path(f) as $p (null; __ocean_setpath($p; $in | __ocean_getpath($p)));
+def __ocean_assign(paths; $v): reduce path(paths) as $p (.; __ocean_setpath($p; $v));
+def __ocean_modify(paths; update):
+  reduce path(paths) as $p ([., []];
+    . as [$root, $dels]
+    | [$root | __ocean_getpath($p) | first(update)] as $new
+    | if $new == [] then [$root, $dels + [$p]]
+      else [($root | __ocean_setpath($p; $new[0])), $dels] end)
+  | . as [$root, $dels] | $root | __ocean_delpaths($dels);
+
+# jq 1.8 looks keys up under `key`, `Key`, `name` or `Name` (not `k`), and refuses non-string keys.
+def from_entries:
+  reduce .[] as $e ({};
+    . + {($e | (.key // .Key // .name // .Name) | __ocean_objkey):
+         ($e | if has("value") then .value else .Value end)});
+def with_entries(f): to_entries | map(f) | from_entries;
+
+def __ocean_jaq_nth($n; g): nth($n; g);
+def nth($n; g): if $n < 0 then error("nth doesn't support negative indices") else __ocean_jaq_nth($n; g) end;
+def __ocean_jaq_flatten($d): flatten($d);
+def flatten($d): if $d < 0 then error("flatten depth must not be negative") else __ocean_jaq_flatten($d) end;
+def __ocean_jaq_reverse: reverse;
+def reverse:
+  if type == "array" then __ocean_jaq_reverse
+  elif length == 0 then []
+  else error("Cannot index " + type + " with number") end;
+def __ocean_jaq_contains($b): contains($b);
+def contains($b):
+  if type == ($b | type) then __ocean_jaq_contains($b)
+  else error(type + " (" + __ocean_tojson + ") and " + ($b | type) + " (" + ($b | __ocean_tojson) + ") cannot have their containment checked") end;
+def __ocean_jaq_indices($i): indices($i);
+def indices($i): if type == "array" or type == "string" then __ocean_jaq_indices($i) else __ocean_index($i) end;
+def index($i): indices($i) | .[0];
+def rindex($i): indices($i) | .[-1];
+
+# No program here reads further inputs.
+def input: __ocean_no_input;
+def inputs: empty;
+
+# Regular expressions (Oniguruma semantics, see regex.rs).
+def test($re; $flags): __ocean_test($re; $flags);
+def test($val): __ocean_test1($val);
+def match($re; $flags): __ocean_match($re; $flags)[];
+def match($val): __ocean_match1($val)[];
+def capture($re; $flags): __ocean_capture($re; $flags)[];
+def capture($val): __ocean_capture1($val)[];
+def scan($re; $flags): __ocean_scan($re; $flags)[];
+def scan($re): __ocean_scan($re; null)[];
+def splits($re; $flags): __ocean_splits($re; $flags)[];
+def splits($re): __ocean_splits($re; null)[];
+def split($re; $flags): __ocean_splits($re; $flags);
+def sub($re; f; $flags):
+  . as $in
+  | __ocean_sub_parts($re; $flags) as $parts
+  | ($parts | length - 1) as $n
+  | (reduce $parts[:$n][] as [$gap, $caps] ([];
+      . as $acc
+      | [$caps | f] as $ins
+      | [range(0; [($acc | length), ($ins | length)] | max) as $i
+         | if $i < ($ins | length) then $acc[$i] + ($gap + $ins[$i]) else $acc[$i] end])) as $res
+  | if $res == [] then $in else $res[] + $parts[$n] end;
+def sub($re; f): sub($re; f; "");
+def gsub($re; f; $flags): sub($re; f; $flags + "g");
+def gsub($re; f): sub($re; f; "g");

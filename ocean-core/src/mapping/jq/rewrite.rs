@@ -71,7 +71,9 @@ pub(crate) fn nesting_depth(code: &str) -> usize {
 }
 
 /// Rewrites a parsed user program into jq 1.8 semantics on jaq:
-/// remainders truncate their operands (through `__ocean_rem`),
+/// remainders truncate their operands (through `__ocean_rem`), strings repeat under `*`,
+/// assignments and updates go through jq's path functions, computed object keys and indices
+/// follow jq's key rules,
 /// string interpolation goes through `@text` (jq 1.8 number formatting), slices use object
 /// indices (so slicing `null` gives `null`), division goes through a zero check, and
 /// `$__loc__` becomes its constant.
@@ -139,17 +141,26 @@ impl<'s> Rewriter<'s, '_> {
                 .into_iter()
                 .map(|(part, opt)| {
                     let part = match part {
-                        Part::Index(i) => Part::Index(self.term(i)),
+                        // Literal keys and positions index as they are; anything else goes
+                        // through jq's key rules (`.[1.7]` is `.[1]`, `.[null]` fails).
+                        Part::Index(i) if is_plain_key(&i) => Part::Index(self.term(i)),
+                        Part::Index(i) => {
+                            let i = self.term(i);
+                            Part::Index(pipe(i, "__ocean_key"))
+                        }
                         Part::Range(None, None) => Part::Range(None, None),
                         // `.[a:b]` as `.[{"start": a, "end": b}]`: the same slice, but an
-                        // index on `null` gives `null` where jaq's slice fails.
+                        // index on `null` gives `null` where jaq's slice fails. Fractional
+                        // bounds widen the slice, as in jq.
                         Part::Range(from, upto) => {
                             let mut bounds = Vec::with_capacity(2);
                             if let Some(f) = from {
-                                bounds.push((Self::str_term("start"), Some(self.term(f))));
+                                let f = self.bound(f, "__ocean_slice_start");
+                                bounds.push((Self::str_term("start"), Some(f)));
                             }
                             if let Some(u) = upto {
-                                bounds.push((Self::str_term("end"), Some(self.term(u))));
+                                let u = self.bound(u, "__ocean_slice_end");
+                                bounds.push((Self::str_term("end"), Some(u)));
                             }
                             Part::Index(Term::Obj(bounds))
                         }
@@ -157,6 +168,26 @@ impl<'s> Rewriter<'s, '_> {
                     (part, opt)
                 })
                 .collect(),
+        )
+    }
+
+    fn bound(&mut self, t: T<'s>, round: &'static str) -> T<'s> {
+        if is_int_literal(&t) {
+            t
+        } else {
+            pipe(self.term(t), round)
+        }
+    }
+
+    /// `l op= r` as jq 1.8 defines it: `r as $x | l |= (. op $x)`.
+    fn update_with(&mut self, l: T<'s>, op: BinaryOp<&'s str>, r: T<'s>) -> T<'s> {
+        const RHS: &str = "$__ocean_rhs";
+        let update = Term::BinOp(Box::new(Term::Id), op, Box::new(Term::Var(RHS)));
+        let modify = Term::Call("__ocean_modify", vec![self.term(l), self.term(update)]);
+        Term::BinOp(
+            Box::new(self.term(r)),
+            BinaryOp::Pipe(Some(Pattern::Var(RHS))),
+            Box::new(modify),
         )
     }
 
@@ -191,10 +222,39 @@ impl<'s> Rewriter<'s, '_> {
             Term::Obj(entries) => Term::Obj(
                 entries
                     .into_iter()
-                    .map(|(k, v)| (self.term(k), v.map(|v| self.term(v))))
+                    .map(|(k, v)| {
+                        // A computed key must be a string (`{(1): 2}` fails in jq).
+                        let (k, v) = match (k, v) {
+                            // `{$__loc__}` is `{"__loc__": $__loc__}`.
+                            (Term::Var("$__loc__"), None) => {
+                                (Self::str_term("__loc__"), Some(Term::Var("$__loc__")))
+                            }
+                            kv => kv,
+                        };
+                        let k = match k {
+                            k @ Term::Str(..) => self.term(k),
+                            k @ Term::Var(_) if v.is_none() => self.term(k),
+                            k => pipe(self.term(k), "__ocean_objkey"),
+                        };
+                        (k, v.map(|v| self.term(v)))
+                    })
                     .collect(),
             ),
             Term::Neg(t) => Term::Neg(self.boxed(t)),
+            Term::BinOp(l, BinaryOp::Math(Math::Mul), r) => {
+                Term::Call("__ocean_mul_op", vec![self.term(*l), self.term(*r)])
+            }
+            // Updates run on paths as jq runs them (creating structure under `null`).
+            Term::BinOp(l, BinaryOp::Assign, r) => {
+                Term::Call("__ocean_assign", vec![self.term(*l), self.term(*r)])
+            }
+            Term::BinOp(l, BinaryOp::Update, r) => {
+                Term::Call("__ocean_modify", vec![self.term(*l), self.term(*r)])
+            }
+            Term::BinOp(l, BinaryOp::UpdateMath(op), r) => {
+                self.update_with(*l, BinaryOp::Math(op), *r)
+            }
+            Term::BinOp(l, BinaryOp::UpdateAlt, r) => self.update_with(*l, BinaryOp::Alt, *r),
             Term::BinOp(l, BinaryOp::Math(Math::Div), r) => {
                 Term::Call("__ocean_div", vec![self.term(*l), self.term(*r)])
             }
@@ -240,6 +300,29 @@ impl<'s> Rewriter<'s, '_> {
             Term::Path(t, path) => Term::Path(self.boxed(t), self.path(path)),
         }
     }
+}
+
+/// `t | name`.
+fn pipe<'s>(t: T<'s>, name: &'s str) -> T<'s> {
+    Term::BinOp(
+        Box::new(t),
+        BinaryOp::Pipe(None),
+        Box::new(Term::Call(name, Vec::new())),
+    )
+}
+
+/// An integer literal, possibly negated.
+fn is_int_literal(t: &Term<&str>) -> bool {
+    match t {
+        Term::Num(n) => n.bytes().all(|b| b.is_ascii_digit()),
+        Term::Neg(inner) => is_int_literal(inner),
+        _ => false,
+    }
+}
+
+/// A key that indexes the same in jaq as in jq: a string or an integer literal.
+fn is_plain_key(t: &Term<&str>) -> bool {
+    matches!(t, Term::Str(..)) || is_int_literal(t)
 }
 
 /// True when `t` calls `name` anywhere (a conservative recursion test).

@@ -37,13 +37,18 @@ pub(crate) fn to_val(value: &Value) -> Val {
 
 fn number_to_val(n: &Number) -> Val {
     if let Some(i) = n.as_i64() {
+        // jq holds numbers as doubles: an integer beyond 2^53 keeps its literal text (so that
+        // it prints unchanged) but computes as the nearest double, as a decimal literal does.
+        if i.unsigned_abs() > EXACT_INT_LIMIT as u64 {
+            return Val::Num(Num::Dec(Rc::new(i.to_string())));
+        }
         return match isize::try_from(i) {
             Ok(i) => Val::Num(Num::Int(i)),
             Err(_) => Val::Num(Num::Dec(Rc::new(i.to_string()))),
         };
     }
     if let Some(u) = n.as_u64() {
-        return Val::Num(Num::from_integral(u));
+        return Val::Num(Num::Dec(Rc::new(u.to_string())));
     }
     // serde_json prints floats as Python does for the common cases (`2.0`, `2.5`), which is the
     // text jq sees in Ocean.
@@ -112,39 +117,53 @@ fn key_string(k: &Val) -> String {
 fn num_to_json(n: &Num) -> Value {
     match n {
         Num::Int(i) => Value::Number(Number::from(*i as i64)),
-        Num::BigInt(b) => {
-            let text = b.to_string();
-            if let Ok(i) = text.parse::<i64>() {
-                Value::Number(i.into())
-            } else if let Ok(u) = text.parse::<u64>() {
-                Value::Number(u.into())
-            } else {
-                float_to_json(text.parse().unwrap_or(f64::NAN))
-            }
-        }
+        Num::BigInt(b) => exact_integer(&b.to_string())
+            .unwrap_or_else(|| float_to_json(b.to_string().parse().unwrap_or(f64::NAN))),
         Num::Float(f) => float_to_json(*f),
-        Num::Dec(text) => float_to_json(text.parse().unwrap_or(f64::NAN)),
+        // An integer literal that fits comes back exactly (jq 1.8 keeps the literal).
+        Num::Dec(text) => {
+            exact_integer(text).unwrap_or_else(|| float_to_json(text.parse().unwrap_or(f64::NAN)))
+        }
     }
 }
 
-/// jq prints NaN as `null` and infinities as the largest double.
-fn float_to_json(f: f64) -> Value {
+/// The integer written in `text` (digits with an optional minus sign), if it fits i64 or u64.
+fn exact_integer(text: &str) -> Option<Value> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if let Ok(i) = text.parse::<i64>() {
+        return Some(Value::Number(i.into()));
+    }
+    text.parse::<u64>().ok().map(|u| Value::Number(u.into()))
+}
+
+/// jq prints NaN as `null` and infinities as the largest double; integral doubles come back as
+/// integers where JSON numbers can hold them exactly (jq.py returns any integral double as an
+/// integer).
+pub(crate) fn float_to_json(f: f64) -> Value {
     if f.is_nan() {
         return Value::Null;
     }
-    let f = if f.is_infinite() {
-        f64::MAX.copysign(f)
-    } else {
-        f
-    };
-    if f.fract() == 0.0 && f.abs() < EXACT_INT_LIMIT {
-        return Value::Number(Number::from(f as i64));
+    if f.is_infinite() {
+        return Number::from_f64(f64::MAX.copysign(f)).map_or(Value::Null, Value::Number);
+    }
+    if f.fract() == 0.0 {
+        // 2^63 and 2^64 are exact doubles, so these bounds are exact too.
+        if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
+            return Value::Number(Number::from(f as i64));
+        }
+        if (0.0..18_446_744_073_709_551_616.0).contains(&f) {
+            return Value::Number(Number::from(f as u64));
+        }
     }
     Number::from_f64(f).map_or(Value::Null, Value::Number)
 }
 
-/// Formats a double as jq 1.8 does: integral values below 1e17 as integers, others with the
-/// shortest round-trip digits, in exponent form (`1e-07`, `1.5e+17`) outside [1e-5, 1e17).
+/// Formats a computed double as jq 1.8 does (David Gay's `g_fmt` on the shortest round-trip
+/// digits): plain notation unless the decimal point lies more than 15 places past the last
+/// significant digit or before `0.0001`, then `d.ddde+XX` with at least two exponent digits.
 pub(crate) fn format_float(out: &mut String, f: f64) {
     if f.is_nan() {
         out.push_str("null");
@@ -155,17 +174,110 @@ pub(crate) fn format_float(out: &mut String, f: f64) {
     } else {
         f
     };
-    let abs = f.abs();
-    if f.fract() == 0.0 && abs < 1e17 {
-        let _ = write!(out, "{}", f as i64);
-    } else if abs == 0.0 || (1e-5..1e17).contains(&abs) {
-        let _ = write!(out, "{f}");
+    if f == 0.0 {
+        out.push_str(if f.is_sign_negative() { "-0" } else { "0" });
+        return;
+    }
+    // `{:e}` gives the shortest digits that round-trip: `d[.ddd]e[-]x`.
+    let sci = format!("{:e}", f.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let decpt = exp.parse::<i32>().unwrap_or(0) + 1;
+    let nd = digits.len() as i32;
+    if f < 0.0 {
+        out.push('-');
+    }
+    if decpt <= -4 || decpt > nd + 15 {
+        out.push_str(&digits[..1]);
+        if nd > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        let e = decpt - 1;
+        let _ = write!(
+            out,
+            "e{}{:02}",
+            if e < 0 { '-' } else { '+' },
+            e.unsigned_abs()
+        );
+    } else if decpt <= 0 {
+        out.push_str("0.");
+        for _ in decpt..0 {
+            out.push('0');
+        }
+        out.push_str(&digits);
+    } else if decpt >= nd {
+        out.push_str(&digits);
+        for _ in nd..decpt {
+            out.push('0');
+        }
     } else {
-        let text = format!("{f:e}");
-        let (mantissa, exp) = text.split_once('e').unwrap_or((text.as_str(), "0"));
-        let exp: i32 = exp.parse().unwrap_or(0);
-        let sign = if exp < 0 { '-' } else { '+' };
-        let _ = write!(out, "{mantissa}e{sign}{:02}", exp.unsigned_abs());
+        let (int, frac) = digits.split_at(decpt as usize);
+        out.push_str(int);
+        out.push('.');
+        out.push_str(frac);
+    }
+}
+
+/// Formats a number literal as jq 1.8 does (decNumber's to-scientific-string): the digits are
+/// kept (`1.50`), but an exponent is normalised (`1e17` is `1E+17`, `0.0000001` is `1E-7`).
+fn format_literal(out: &mut String, text: &str) {
+    let (negative, body) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (mantissa, exp) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], body[i + 1..].parse::<i64>().ok()),
+        None => (body, Some(0)),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let well_formed = !(int.is_empty() && frac.is_empty())
+        && int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit());
+    let Some(exp) = exp.filter(|_| well_formed) else {
+        // Not a decimal literal (cannot come from the parser): print it as it is.
+        out.push_str(text);
+        return;
+    };
+    let all_digits = format!("{int}{frac}");
+    let coefficient = all_digits.trim_start_matches('0');
+    let coefficient = if coefficient.is_empty() {
+        "0"
+    } else {
+        coefficient
+    };
+    let nd = coefficient.len() as i64;
+    let exponent = exp.saturating_sub(frac.len() as i64);
+    let adjusted = exponent.saturating_add(nd - 1);
+    if negative && coefficient != "0" {
+        out.push('-');
+    }
+    if exponent <= 0 && adjusted >= -6 {
+        if exponent == 0 {
+            out.push_str(coefficient);
+        } else if nd > -exponent {
+            let (i, f) = coefficient.split_at((nd + exponent) as usize);
+            out.push_str(i);
+            out.push('.');
+            out.push_str(f);
+        } else {
+            out.push_str("0.");
+            for _ in 0..(-exponent - nd) {
+                out.push('0');
+            }
+            out.push_str(coefficient);
+        }
+    } else {
+        out.push_str(&coefficient[..1]);
+        if nd > 1 {
+            out.push('.');
+            out.push_str(&coefficient[1..]);
+        }
+        let _ = write!(
+            out,
+            "E{}{}",
+            if adjusted < 0 { '-' } else { '+' },
+            adjusted.unsigned_abs()
+        );
     }
 }
 
@@ -178,7 +290,7 @@ fn format_num(out: &mut String, n: &Num) {
             let _ = write!(out, "{b}");
         }
         Num::Float(f) => format_float(out, *f),
-        Num::Dec(text) => out.push_str(text),
+        Num::Dec(text) => format_literal(out, text),
     }
 }
 
@@ -250,6 +362,16 @@ pub(crate) fn to_jq_string(val: &Val) -> String {
     }
 }
 
+/// A number as the double jq computes with.
+pub(crate) fn num_f64(n: &Num) -> f64 {
+    match n {
+        Num::Int(i) => *i as f64,
+        Num::Float(f) => *f,
+        Num::BigInt(b) => b.to_string().parse().unwrap_or(f64::NAN),
+        Num::Dec(text) => text.parse().unwrap_or(f64::NAN),
+    }
+}
+
 /// The jq type name of a value.
 pub(crate) fn type_name(val: &Val) -> &'static str {
     match val {
@@ -299,6 +421,34 @@ mod tests {
         assert_eq!(fmt(1.5e17), "1.5e+17");
         assert_eq!(fmt(f64::INFINITY), "1.7976931348623157e+308");
         assert_eq!(fmt(f64::NAN), "null");
+    }
+
+    fn lit(text: &str) -> String {
+        let mut s = String::new();
+        format_literal(&mut s, text);
+        s
+    }
+
+    #[test]
+    fn literals_print_in_decnumber_form() {
+        assert_eq!(lit("1e17"), "1E+17");
+        assert_eq!(lit("1.0e17"), "1.0E+17");
+        assert_eq!(lit("1.50"), "1.50");
+        assert_eq!(lit("12e-1"), "1.2");
+        assert_eq!(lit("0.0000001"), "1E-7");
+        assert_eq!(lit("-0.0"), "0.0");
+        assert_eq!(lit("007"), "7");
+        // An exponent at the edge of i64 saturates instead of overflowing.
+        assert!(lit("1.5e-9223372036854775808").starts_with("1.5E-922337203685477580"));
+    }
+
+    #[test]
+    fn computed_doubles_print_as_jq_g_fmt() {
+        assert_eq!(fmt(1e15), "1000000000000000");
+        assert_eq!(fmt(1e16), "1e+16");
+        assert_eq!(fmt(12_345_678_901_234_567_890.0), "12345678901234567000");
+        assert_eq!(fmt(0.0001), "0.0001");
+        assert_eq!(fmt(1e100), "1e+100");
     }
 
     #[test]
