@@ -216,6 +216,28 @@ impl Query {
         rules.iter().find_map(Self::blueprint_scope)
     }
 
+    /// The identifiers the query is restricted to, when the top level requires
+    /// `$identifier = x` or `$identifier in [..]`: such searches look entities up by key instead
+    /// of scanning the blueprint (the resync's change detection sends one per batch).
+    pub(crate) fn identifier_scope(&self) -> Option<Vec<&str>> {
+        let Self::Group { all: true, rules } = self else {
+            return match self {
+                Self::Rule {
+                    field: Field::Identifier,
+                    op: Op::Eq,
+                    value: Value::String(id),
+                } => Some(vec![id.as_str()]),
+                Self::Rule {
+                    field: Field::Identifier,
+                    op: Op::In,
+                    value: Value::Array(ids),
+                } => Some(ids.iter().filter_map(Value::as_str).collect()),
+                _ => None,
+            };
+        };
+        rules.iter().find_map(Self::identifier_scope)
+    }
+
     /// True when the entity (of blueprint `blueprint`) matches.
     pub(crate) fn matches(&self, blueprint: &str, entity: &StoredEntity) -> bool {
         match self {

@@ -571,27 +571,41 @@ impl Store {
 
     /// Entities matching a search query, in (blueprint, identifier) order.
     pub(crate) fn search(&self, query: &Query) -> Vec<(&str, &StoredEntity)> {
-        let mut hits: Vec<(&str, &StoredEntity)> = match query.blueprint_scope() {
-            Some(bp) => self
-                .entities
-                .get_key_value(bp)
-                .map(|(bp, m)| {
-                    m.values()
-                        .filter(|e| query.matches(bp, e))
-                        .map(|e| (bp.as_str(), e))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            None => self
-                .entities
-                .iter()
-                .flat_map(|(bp, m)| {
-                    m.values()
-                        .filter(|e| query.matches(bp, e))
-                        .map(move |e| (bp.as_str(), e))
-                })
-                .collect(),
-        };
+        let mut hits: Vec<(&str, &StoredEntity)> =
+            match (query.blueprint_scope(), query.identifier_scope()) {
+                (Some(bp), Some(ids)) => self
+                    .entities
+                    .get_key_value(bp)
+                    .map(|(bp, m)| {
+                        let mut seen = std::collections::HashSet::new();
+                        ids.into_iter()
+                            .filter(|id| seen.insert(*id))
+                            .filter_map(|id| m.get(id))
+                            .filter(|e| query.matches(bp, e))
+                            .map(|e| (bp.as_str(), e))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                (Some(bp), None) => self
+                    .entities
+                    .get_key_value(bp)
+                    .map(|(bp, m)| {
+                        m.values()
+                            .filter(|e| query.matches(bp, e))
+                            .map(|e| (bp.as_str(), e))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                (None, _) => self
+                    .entities
+                    .iter()
+                    .flat_map(|(bp, m)| {
+                        m.values()
+                            .filter(|e| query.matches(bp, e))
+                            .map(move |e| (bp.as_str(), e))
+                    })
+                    .collect(),
+            };
         hits.sort_unstable_by(|a, b| (a.0, &a.1.identifier).cmp(&(b.0, &b.1.identifier)));
         hits
     }
