@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Python Ocean and bench-anchor under the benchmark kit's own harness, in one sitting and
-# interleaved: for each rep and size, one Python rep, then one Rust rep, each after waiting for a
-# quiet machine. All result lines go to one results.jsonl (the kit's `target` field tells them
+# interleaved: for each rep and size, one Python rep, then right after it one Rust rep. The wait
+# for a quiet machine comes before each pair (waiting again between the two would mostly wait
+# out the load of the Python run itself); the load before each run is recorded. All result lines go to one results.jsonl (the kit's `target` field tells them
 # apart); the 1-minute load before each rep goes to loads.jsonl beside it.
 #
 # Usage: scripts/bench/side-by-side.sh resync [REPS=3] [N ...]    (default N: 10000 50000)
@@ -40,7 +41,7 @@ wait_for_quiet() {
 # target bench N rep: one kit run of one rep, its load recorded
 kit_run() {
   local target=$1 bench=$2 n=$3 rep=$4 load dir
-  load=$(wait_for_quiet)
+  load=$(load1)
   dir=$OUT/$target-$bench-$n-r$rep
   mkdir -p "$dir"
   echo "{\"target\":\"$target\",\"bench\":\"$bench\",\"n\":$n,\"rep\":$rep,\"load1\":$load,\"at\":\"$(date -u +%H:%M:%S)\"}" >>"$LOADS"
@@ -66,6 +67,7 @@ resync)
   [ ${#sizes[@]} -gt 0 ] || sizes=(10000 50000)
   for ((rep = 1; rep <= reps; rep++)); do
     for n in "${sizes[@]}"; do
+      wait_for_quiet >/dev/null
       [ -n "${SKIP_PYTHON:-}" ] || kit_run python resync "$n" "$rep"
       kit_run rust resync "$n" "$rep"
     done
@@ -75,6 +77,7 @@ webhook)
   py_reps=${1:-1}
   rust_reps=${2:-3}
   for ((rep = 1; rep <= rust_reps || rep <= py_reps; rep++)); do
+    wait_for_quiet >/dev/null
     [ -n "${SKIP_PYTHON:-}" ] || [ "$rep" -gt "$py_reps" ] || kit_run python webhook 0 "$rep"
     [ "$rep" -gt "$rust_reps" ] || kit_run rust webhook 0 "$rep"
   done
