@@ -27,7 +27,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${BIN:-$REPO/target/release}
 PORT_KIND=${PORT_KIND:-emulator}
-KIT=${KIT:-/work/shared/bench/ocean-anchor}
+KIT=${KIT:-$REPO/../shared/bench/ocean-anchor}
 DEPARTMENTS=${DEPARTMENTS:-10}
 BATCH_SIZE=${BATCH_SIZE:-1000}
 PAYLOAD_KB=${PAYLOAD_KB:-1}

@@ -11,7 +11,7 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-KIT=${KIT:-/work/shared/bench/ocean-anchor}
+KIT=${KIT:-$REPO/../shared/bench/ocean-anchor}
 BARE=${BARE:-$REPO/scripts/bench/bare-route/target/release/bare-route}
 RESULTS=${RESULTS:-$REPO/scripts/bench/results/webhook-bare-$(date -u +%Y%m%d).jsonl}
 MAX_LOAD=${MAX_LOAD:-1.5}
