@@ -19,6 +19,10 @@ enum Command {
     PortEmulator(cmd::port_emulator::Args),
     /// Map raw items with a port-app-config, offline, and print the entities Port would get.
     Map(cmd::map::Args),
+    /// List, show, replay or delete the dead letters of a running integration.
+    DeadLetters(cmd::dead_letters::Args),
+    /// Print the Standard Webhooks headers that sign a body (for test events).
+    SignWebhook(cmd::sign_webhook::Args),
 }
 
 fn main() -> ExitCode {
@@ -26,5 +30,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::PortEmulator(args) => cmd::port_emulator::run(args),
         Command::Map(args) => cmd::map::run(args),
+        Command::DeadLetters(args) => cmd::dead_letters::run(args),
+        Command::SignWebhook(args) => cmd::sign_webhook::run(args),
     }
 }

@@ -1,11 +1,13 @@
 //! The fake integration: departments and persons from a deterministic in-process source.
 //!
 //! With nothing configured it resyncs once into an embedded local Port, prints a table of what
-//! it synced and exits; see the README for the other ways to run it.
+//! it synced and exits; see the README for the other ways to run it, and for its live events
+//! (`person.updated` / `person.deleted` on `/integration/webhook`).
 
 mod source;
+mod webhook;
 
-use ocean::config::EventListenerType;
+use ocean::config::{EventListenerType, Secret};
 use ocean::prelude::*;
 use ocean::runtime::{IntegrationInfo, RunDefaults};
 use std::process::ExitCode;
@@ -27,6 +29,9 @@ pub struct FakeConfig {
     pub fail_kind: Option<String>,
     /// Simulated latency of each third-party page, in milliseconds.
     pub latency_ms: u64,
+    /// Standard Webhooks secret (`whsec_<base64>`) person events must be signed with; without
+    /// one, unsigned events are accepted.
+    pub webhook_secret: Option<Secret>,
 }
 
 impl Default for FakeConfig {
@@ -38,6 +43,7 @@ impl Default for FakeConfig {
             batch_size: 1000,
             fail_kind: None,
             latency_ms: 0,
+            webhook_secret: None,
         }
     }
 }

@@ -60,6 +60,12 @@ pub fn department_name(d: usize) -> String {
     }
 }
 
+/// The name of the department with id `dept-{d}`; `None` for an id of another form.
+pub fn department_name_of(id: &str) -> Option<String> {
+    let index = id.strip_prefix("dept-")?.parse::<usize>().ok()?;
+    Some(department_name(index))
+}
+
 /// Department `d` as the third party returns it.
 pub fn department(d: usize) -> Value {
     json!({"id": format!("dept-{d}"), "name": department_name(d)})
@@ -98,6 +104,13 @@ mod tests {
         assert_eq!(p["department"]["id"], "dept-2");
         assert_eq!(p["department"]["name"], department_name(2));
         assert!(matches!(p["status"].as_str(), Some("WORKING" | "NOPE")));
+    }
+
+    #[test]
+    fn department_names_are_found_from_their_ids() {
+        assert_eq!(department_name_of("dept-3"), Some(department_name(3)));
+        assert_eq!(department_name_of("dept-x"), None);
+        assert_eq!(department_name_of("3"), None);
     }
 
     #[test]

@@ -1,4 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod dead_letters;
 pub(crate) mod map;
 pub(crate) mod port_emulator;
+pub(crate) mod sign_webhook;

@@ -330,6 +330,11 @@ pub struct LiveEventsSettings {
     /// Capacity of the in-memory queue; intake answers "busy" beyond it.
     #[serde(deserialize_with = "at_least_one")]
     pub queue_capacity: usize,
+    /// Bearer token of the dead-letter admin routes (`OCEAN__LIVE_EVENTS__ADMIN_TOKEN`);
+    /// without one they answer 404.
+    pub admin_token: Option<Secret>,
+    /// A JSONL file keeping the dead letters across restarts (`OCEAN__LIVE_EVENTS__DEAD_LETTER_FILE`).
+    pub dead_letter_file: Option<PathBuf>,
 }
 
 impl Default for LiveEventsSettings {
@@ -337,6 +342,8 @@ impl Default for LiveEventsSettings {
         Self {
             redis: RedisSettings::default(),
             queue_capacity: 10_000,
+            admin_token: None,
+            dead_letter_file: None,
         }
     }
 }

@@ -6,9 +6,7 @@ use super::error::LiveEventsError;
 use super::event::WebhookEventRawResults;
 use crate::RawItem;
 use crate::mapping::{JqEngine, PortAppConfig};
-use crate::port::client::{
-    BulkDeleteOutcome, DeleteOptions, EventInfo, PortClient, UpsertOptions, UpsertStatus,
-};
+use crate::port::client::{DeleteOptions, EventInfo, PortClient, UpsertOptions, UpsertStatus};
 use crate::port::types::{Entity, Query, QueryNode};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
@@ -85,35 +83,6 @@ fn deletions_not_upserted(upserts: &[Entity], candidates: Vec<Entity>) -> Vec<En
         .filter(|e| !e.uses_search_identifier())
         .filter(|e| !kept.contains(&key(e)) && seen.insert(key(e)))
         .collect()
-}
-
-// `PortClient::delete_entities_bulk`'s future cannot be proven `Send` (a higher-ranked
-// lifetime in its stream combinators), so it cannot be awaited inside a spawned worker. It runs
-// on the blocking pool instead, driven by the runtime's handle, which keeps the workers free.
-async fn delete_bulk(
-    port: &PortClient,
-    blueprint: &str,
-    identifiers: &[String],
-    options: &DeleteOptions,
-) -> BulkDeleteOutcome {
-    let (port, blueprint, ids, options) = (
-        port.clone(),
-        blueprint.to_owned(),
-        identifiers.to_vec(),
-        options.clone(),
-    );
-    let handle = tokio::runtime::Handle::current();
-    let joined = tokio::task::spawn_blocking(move || {
-        handle.block_on(port.delete_entities_bulk(&blueprint, &ids, &options))
-    })
-    .await;
-    joined.unwrap_or_else(|e| BulkDeleteOutcome {
-        deleted: Vec::new(),
-        failures: vec![crate::port::client::DeleteFailure {
-            identifiers: identifiers.to_vec(),
-            reason: format!("the delete task failed: {e}"),
-        }],
-    })
 }
 
 /// Writes mapped live-event results to Port. Reachable from raw route handlers as
@@ -256,7 +225,10 @@ impl LiveApplier {
             }
         }
         for (blueprint, identifiers) in owned {
-            let outcome = delete_bulk(&self.port, &blueprint, &identifiers, options).await;
+            let outcome = self
+                .port
+                .delete_entities_bulk(&blueprint, &identifiers, options)
+                .await;
             report.deleted += outcome.deleted.len();
             for failure in outcome.failures {
                 report.failures.push(format!(

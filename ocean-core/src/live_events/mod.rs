@@ -51,5 +51,5 @@ pub use manager::{
 pub use processor::{ProcessorRetryPolicy, WebhookProcessor};
 pub use queue::{Delivery, EventQueue, MemoryQueue, QueuedEvent, QueuedRecord};
 pub use raw_routes::RawRoutesRegistration;
-pub use settings::LiveEventsOptions;
+pub use settings::{ADMIN_TOKEN_ENV, LiveEventsOptions};
 pub use stats::{LiveEventsStats, StatsSnapshot};

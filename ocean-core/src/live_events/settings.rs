@@ -4,6 +4,9 @@ use crate::config::{OceanSettings, Secret};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The variable holding the bearer token of the dead-letter admin routes.
+pub const ADMIN_TOKEN_ENV: &str = "OCEAN__LIVE_EVENTS__ADMIN_TOKEN";
+
 /// How live events run. [`LiveEventsOptions::from_settings`] reads Ocean's settings; the fields
 /// Ocean has no setting for keep their defaults and can be set directly.
 #[derive(Debug, Clone)]
@@ -56,6 +59,8 @@ impl LiveEventsOptions {
             max_event_processing: settings.max_event_processing_seconds,
             shutdown_grace: settings.max_wait_seconds_before_shutdown,
             port_app_config_ttl: settings.port.port_app_config_cache_ttl,
+            admin_token: settings.live_events.admin_token.clone(),
+            dead_letter_file: settings.live_events.dead_letter_file.clone(),
             ..Self::default()
         }
     }
@@ -84,5 +89,28 @@ mod tests {
         assert_eq!(options.port_app_config_ttl, Duration::ZERO);
         assert_eq!(options.body_limit, 1024 * 1024);
         assert!(options.admin_token.is_none());
+        assert!(options.dead_letter_file.is_none());
+    }
+
+    #[test]
+    fn reads_the_admin_token_and_dead_letter_file() {
+        let sources = ConfigSources::new().with_env([
+            (ADMIN_TOKEN_ENV, "t0ken"),
+            (
+                "OCEAN__LIVE_EVENTS__DEAD_LETTER_FILE",
+                "/var/lib/ocean/dead.jsonl",
+            ),
+        ]);
+        let settings = OceanSettings::load(&sources, Some("jira")).unwrap();
+        let options = LiveEventsOptions::from_settings(&settings);
+        assert_eq!(
+            options.admin_token.as_ref().map(Secret::expose),
+            Some("t0ken")
+        );
+        assert_eq!(
+            options.dead_letter_file,
+            Some(PathBuf::from("/var/lib/ocean/dead.jsonl"))
+        );
+        assert!(!format!("{settings:?}").contains("t0ken"));
     }
 }

@@ -1,6 +1,9 @@
 //! The registry as the runtime sees it: every registration, sorted, duplicates rejected.
 
 use super::{ResyncHandler, StartHook};
+use crate::live_events::{
+    RawRoutesRegistration, WebhookProcessorRegistration, collect_registrations,
+};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -42,6 +45,10 @@ pub enum RegistryError {
         /// `file:line` of the registration.
         place: String,
     },
+    /// A webhook processor registration that cannot be accepted (bad path, or the same
+    /// processor twice on one path); the message names the places.
+    #[error("{0}")]
+    WebhookProcessor(String),
 }
 
 /// `file:line` of a registration.
@@ -88,6 +95,13 @@ pub struct Registry {
     by_kind: BTreeMap<&'static str, Vec<ResyncHandler>>,
     catch_all: Vec<ResyncHandler>,
     start_hooks: Vec<StartHook>,
+    /// Webhook processors by path, in matching order (validated by the live-events rules).
+    processors: BTreeMap<String, Vec<WebhookProcessorRegistration>>,
+    raw_routes: Vec<RawRoutesRegistration>,
+}
+
+fn raw_routes_order(r: &RawRoutesRegistration) -> (&'static str, u32, &'static str) {
+    (r.file, r.line, r.name)
 }
 
 impl Registry {
@@ -96,13 +110,22 @@ impl Registry {
         Self::default()
     }
 
-    /// Everything `#[on_resync]` and `#[on_start]` registered in the crates linked into this
-    /// binary.
+    /// Everything `#[on_resync]`, `#[on_start]`, `#[webhook_processor]` and `raw_routes!`
+    /// registered in the crates linked into this binary.
     pub fn collect() -> Result<Self, RegistryError> {
-        Self::from_parts(
+        let mut registry = Self::from_parts(
             inventory::iter::<ResyncHandler>.into_iter().copied(),
             inventory::iter::<StartHook>.into_iter().copied(),
-        )
+        )?;
+        registry.register_webhook_processors(
+            inventory::iter::<WebhookProcessorRegistration>
+                .into_iter()
+                .copied(),
+        )?;
+        for raw in inventory::iter::<RawRoutesRegistration> {
+            registry.register_raw_routes(*raw);
+        }
+        Ok(registry)
     }
 
     /// A registry of exactly these registrations.
@@ -197,6 +220,48 @@ impl Registry {
         Ok(self)
     }
 
+    /// Registers webhook processors by hand, checked together with those already registered:
+    /// paths must start with `/`, and one processor name may appear once per path. On error
+    /// the registry is unchanged.
+    pub fn register_webhook_processors(
+        &mut self,
+        registrations: impl IntoIterator<Item = WebhookProcessorRegistration>,
+    ) -> Result<&mut Self, RegistryError> {
+        let all = self
+            .processors
+            .values()
+            .flatten()
+            .copied()
+            .chain(registrations);
+        self.processors = collect_registrations(all)
+            .map_err(|e| RegistryError::WebhookProcessor(e.to_string()))?;
+        Ok(self)
+    }
+
+    /// Registers raw routes by hand (mounted under `/integration` with live events).
+    pub fn register_raw_routes(&mut self, registration: RawRoutesRegistration) -> &mut Self {
+        let at = self
+            .raw_routes
+            .partition_point(|r| raw_routes_order(r) < raw_routes_order(&registration));
+        self.raw_routes.insert(at, registration);
+        self
+    }
+
+    /// Every webhook processor, by path (sorted), then in matching order.
+    pub fn webhook_processors(&self) -> impl Iterator<Item = &WebhookProcessorRegistration> {
+        self.processors.values().flatten()
+    }
+
+    /// The raw routes, sorted by place.
+    pub fn raw_routes(&self) -> &[RawRoutesRegistration] {
+        &self.raw_routes
+    }
+
+    /// Whether anything serves live events: a webhook processor or raw routes.
+    pub fn has_live_events(&self) -> bool {
+        !self.processors.is_empty() || !self.raw_routes.is_empty()
+    }
+
     /// The handlers to run for `kind`: its own handlers, then the catch-all handlers.
     pub fn handlers_for<'a>(&'a self, kind: &str) -> impl Iterator<Item = &'a ResyncHandler> {
         self.by_kind
@@ -229,11 +294,15 @@ impl Registry {
     /// True when nothing is registered: usually a crate with handlers that was not linked in
     /// (list it in `ocean::run!(crates = [...])`).
     pub fn is_empty(&self) -> bool {
-        self.by_kind.is_empty() && self.catch_all.is_empty() && self.start_hooks.is_empty()
+        self.by_kind.is_empty()
+            && self.catch_all.is_empty()
+            && self.start_hooks.is_empty()
+            && !self.has_live_events()
     }
 
     /// A JSON description of the registrations, for `--about`: kinds, resync handlers (kind,
-    /// name, `file:line`; kind `null` for catch-alls) and start hooks.
+    /// name, `file:line`; kind `null` for catch-alls), start hooks, webhook processors (path,
+    /// name, kinds, retry policy, `file:line`) and raw routes.
     pub fn about(&self) -> Value {
         let handlers: Vec<Value> = self
             .resync_handlers()
@@ -244,12 +313,40 @@ impl Registry {
             .iter()
             .map(|h| json!({"name": h.name, "location": hook_place(h)}))
             .collect();
+        let processors: Vec<Value> = self
+            .webhook_processors()
+            .map(|p| {
+                json!({
+                    "path": p.path,
+                    "name": p.name,
+                    "kinds": p.kinds,
+                    "retry": {
+                        "maxRetries": p.retry.max_retries,
+                        "initialRetryDelayMs": duration_ms(p.retry.initial_retry_delay),
+                        "maxRetryDelayMs": duration_ms(p.retry.max_retry_delay),
+                        "exponentialBase": p.retry.exponential_base,
+                    },
+                    "location": Place(p.file, p.line).to_string(),
+                })
+            })
+            .collect();
+        let raw_routes: Vec<Value> = self
+            .raw_routes
+            .iter()
+            .map(|r| json!({"name": r.name, "location": Place(r.file, r.line).to_string()}))
+            .collect();
         json!({
             "kinds": self.kinds().collect::<Vec<_>>(),
             "resyncHandlers": handlers,
             "startHooks": hooks,
+            "webhookProcessors": processors,
+            "rawRoutes": raw_routes,
         })
     }
+}
+
+fn duration_ms(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
@@ -475,7 +572,136 @@ mod tests {
                     {"kind": null, "name": "everything", "location": "src/a.rs:1"},
                 ],
                 "startHooks": [{"name": "init", "location": "src/main.rs:3"}],
+                "webhookProcessors": [],
+                "rawRoutes": [],
             })
         );
+    }
+
+    #[derive(Default)]
+    struct Nop;
+
+    impl crate::live_events::WebhookProcessor for Nop {
+        async fn should_process_event(&self, _: &crate::live_events::WebhookEvent) -> bool {
+            false
+        }
+        async fn authenticate(&self, _: &crate::live_events::WebhookEvent) -> crate::Result<bool> {
+            Ok(false)
+        }
+        async fn validate_payload(&self, _: &crate::live_events::Payload) -> crate::Result<bool> {
+            Ok(false)
+        }
+        async fn handle_event(
+            &self,
+            _: &crate::live_events::Payload,
+            _: &crate::mapping::ResourceConfig,
+            _: &Context,
+        ) -> crate::Result<crate::live_events::WebhookEventRawResults> {
+            Ok(crate::live_events::WebhookEventRawResults::default())
+        }
+    }
+
+    fn nop() -> std::sync::Arc<dyn crate::live_events::DynWebhookProcessor> {
+        std::sync::Arc::new(Nop)
+    }
+
+    fn processor(
+        path: &'static str,
+        name: &'static str,
+        file: &'static str,
+        line: u32,
+    ) -> WebhookProcessorRegistration {
+        WebhookProcessorRegistration {
+            path,
+            name,
+            kinds: &["person"],
+            retry: crate::live_events::ProcessorRetryPolicy::default(),
+            file,
+            line,
+            factory: nop,
+        }
+    }
+
+    fn no_routes(_: &mut actix_web::web::ServiceConfig) {}
+
+    #[test]
+    fn about_lists_webhook_processors_and_raw_routes() {
+        let mut registry = Registry::new();
+        registry
+            .register_webhook_processors([
+                processor("/webhook", "Zeta", "src/z.rs", 4),
+                processor("/webhook", "Alpha", "src/a.rs", 9),
+                processor("/github", "Push", "src/g.rs", 1),
+            ])
+            .unwrap()
+            .register_raw_routes(RawRoutesRegistration {
+                name: "legacy",
+                file: "src/legacy.rs",
+                line: 12,
+                configure: no_routes,
+            });
+        assert!(registry.has_live_events());
+        assert!(!registry.is_empty());
+        let about = registry.about();
+        let listed: Vec<(&str, &str)> = about["webhookProcessors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["path"].as_str().unwrap(), p["name"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("/github", "Push"),
+                ("/webhook", "Alpha"),
+                ("/webhook", "Zeta")
+            ]
+        );
+        assert_eq!(
+            about["webhookProcessors"][1],
+            json!({
+                "path": "/webhook",
+                "name": "Alpha",
+                "kinds": ["person"],
+                "retry": {
+                    "maxRetries": 3,
+                    "initialRetryDelayMs": 1000,
+                    "maxRetryDelayMs": 30000,
+                    "exponentialBase": 2.0,
+                },
+                "location": "src/a.rs:9",
+            })
+        );
+        assert_eq!(
+            about["rawRoutes"],
+            json!([{"name": "legacy", "location": "src/legacy.rs:12"}])
+        );
+    }
+
+    #[test]
+    fn a_processor_registered_twice_on_a_path_is_rejected_and_the_registry_kept() {
+        let mut registry = Registry::new();
+        registry
+            .register_webhook_processors([processor("/webhook", "Person", "src/a.rs", 1)])
+            .unwrap();
+        let err = registry
+            .register_webhook_processors([processor("/webhook", "Person", "src/b.rs", 2)])
+            .map(|_| ())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "webhook processor `Person` is registered twice on path `/webhook`: at src/a.rs:1 and at src/b.rs:2"
+        );
+        let err = registry
+            .register_webhook_processors([processor("webhook", "Other", "src/c.rs", 3)])
+            .map(|_| ())
+            .unwrap_err();
+        assert!(err.to_string().contains("must start with `/`"), "{err}");
+        assert_eq!(registry.webhook_processors().count(), 1);
+        // The same name on another path is another processor.
+        registry
+            .register_webhook_processors([processor("/other", "Person", "src/b.rs", 2)])
+            .unwrap();
+        assert_eq!(registry.webhook_processors().count(), 2);
     }
 }

@@ -4,7 +4,10 @@ use crate::config::OceanSettings;
 use crate::mapping::ResourceConfig;
 use crate::port::client::PortClient;
 use std::any::Any;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+
+/// The context of the integration launched last in this process (see [`Context::current`]).
+static CURRENT: RwLock<Option<Context>> = RwLock::new(None);
 
 /// What resync handlers, start hooks and webhook processors get: the integration's typed
 /// configuration, the clients they need, and the resource being synced. Cheap to clone.
@@ -111,6 +114,19 @@ impl Context {
     /// The framework settings (`OCEAN__*`), when the runtime set them.
     pub fn settings(&self) -> Option<&OceanSettings> {
         self.inner.settings.as_deref()
+    }
+
+    /// The context of the integration running in this process (the one launched last), for
+    /// code the runtime builds without a context: a webhook processor's `Default` reads its
+    /// configuration (e.g. a webhook secret) from here. `None` before the runtime set one.
+    pub fn current() -> Option<Context> {
+        CURRENT.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Makes this the context [`Context::current`] returns (done by the runtime at launch,
+    /// before webhook processors are built).
+    pub fn set_current(&self) {
+        *CURRENT.write().unwrap_or_else(|p| p.into_inner()) = Some(self.clone());
     }
 
     /// The resource being synced (its kind, selector and mapping), when there is one.

@@ -10,6 +10,9 @@ use super::listeners;
 use super::resync::{ResyncCoordinator, ResyncHandle, ResyncOutcome, Trigger};
 use crate::Context;
 use crate::config::{ApplicationSettings, EventListenerType, OceanSettings};
+use crate::live_events::{
+    ADMIN_TOKEN_ENV, LiveEvents, LiveEventsError, LiveEventsOptions, PortAppConfigFromPort,
+};
 use crate::mapping::{JqEngine, JqOptions};
 use crate::port::client::PortClient;
 use crate::port::local::LocalPortHandle;
@@ -37,6 +40,9 @@ pub enum StartupError {
     /// The HTTP server did not start.
     #[error(transparent)]
     Server(#[from] server::ServerError),
+    /// Live events could not be set up (e.g. an unreadable dead-letter file).
+    #[error("could not set up live events: {0}")]
+    LiveEvents(#[from] LiveEventsError),
     /// The third-party HTTP client could not be built.
     #[error("could not build the HTTP client: {0}")]
     HttpClient(String),
@@ -142,6 +148,7 @@ pub struct RunningIntegration {
     coordinator: ResyncCoordinator,
     health: Health,
     metrics: Metrics,
+    live_events: Option<LiveEvents>,
     stop: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
     once: Option<ResyncHandle>,
@@ -176,23 +183,44 @@ pub async fn launch(launch: Launch) -> Result<RunningIntegration, StartupError> 
         client: port,
         local,
     } = connect(&settings, &info).await?;
-    match setup_defaults(&port, &settings, &info).await {
-        Ok(()) => {}
-        Err(e) => {
-            if let Some(local) = local {
-                let _ = local.stop().await;
-            }
-            return Err(e);
-        }
+    if let Err(e) = setup_defaults(&port, &settings, &info).await {
+        return Err(stop_local(local, e).await);
     }
-    let http = build_http(&settings)?;
+    let http = match build_http(&settings) {
+        Ok(http) => http,
+        Err(e) => return Err(stop_local(local, e).await),
+    };
     let context = Context::from_shared_config(integration_config, http)
         .with_port(port.clone())
         .with_settings(Arc::clone(&settings));
+    // Processors are built with the live events, and may read their settings from here.
+    context.set_current();
     let registry = Arc::new(registry);
     let jq = Arc::new(JqEngine::new(JqOptions {
         allow_env: settings.allow_environment_variables_jq_access,
     }));
+    let live_events = if !registry.has_live_events() {
+        None
+    } else if !listener.should_process_webhooks {
+        tracing::info!(
+            listener = %listener.r#type,
+            "webhook processing is off for this listener: live-event routes are not mounted"
+        );
+        None
+    } else {
+        match build_live_events(&registry, &context, &port, &settings, Arc::clone(&jq)).await {
+            Ok(live) => Some(live),
+            Err(e) => return Err(stop_local(local, e.into()).await),
+        }
+    };
+    let mut extra_routes = extra_routes;
+    if let Some(live) = &live_events {
+        let live = live.clone();
+        extra_routes.push(Arc::new(move |cfg: &mut actix_web::web::ServiceConfig| {
+            live.configure(cfg);
+            live.configure_admin(cfg);
+        }));
+    }
     let engine = SyncEngine::new(
         port.clone(),
         Arc::clone(&registry),
@@ -232,12 +260,22 @@ pub async fn launch(launch: Launch) -> Result<RunningIntegration, StartupError> 
             tracing::warn!(error = %e, "running without an HTTP server");
             None
         }
-        Err(e) => {
-            if let Some(local) = local {
-                let _ = local.stop().await;
-            }
-            return Err(e.into());
+        Err(e) => return Err(stop_local(local, e.into()).await),
+    };
+    // Routes and workers go together: without a server nobody can send events, so no workers.
+    let live_events = match (live_events, &server) {
+        (Some(live), Some(server)) => {
+            live.start();
+            let stats = live.clone();
+            metrics.attach_live_events(Arc::new(move || stats.stats()));
+            announce_live_events(&live, &settings, server.addr());
+            Some(live)
         }
+        (Some(_), None) => {
+            tracing::warn!("no HTTP server: live events are not processed");
+            None
+        }
+        (None, _) => None,
     };
     let stop = CancellationToken::new();
     let mut tasks = Vec::new();
@@ -290,10 +328,75 @@ pub async fn launch(launch: Launch) -> Result<RunningIntegration, StartupError> 
         coordinator,
         health,
         metrics,
+        live_events,
         stop,
         tasks,
         once,
     })
+}
+
+/// Stops the embedded local Port of a launch that failed, and passes the error through.
+async fn stop_local(local: Option<LocalPortHandle>, error: StartupError) -> StartupError {
+    if let Some(local) = local
+        && let Err(stop_error) = local.stop().await
+    {
+        tracing::warn!(error = %stop_error, "the local Port did not stop cleanly");
+    }
+    error
+}
+
+/// The live-events manager of the registered processors and raw routes, reading the mapping
+/// from the integration's record in Port. Its workers are not started yet.
+async fn build_live_events(
+    registry: &Registry,
+    context: &Context,
+    port: &PortClient,
+    settings: &OceanSettings,
+    jq: Arc<JqEngine>,
+) -> Result<LiveEvents, LiveEventsError> {
+    let options = LiveEventsOptions::from_settings(settings);
+    let configs = Arc::new(PortAppConfigFromPort::new(
+        port.clone(),
+        settings.integration.identifier.clone(),
+        options.port_app_config_ttl,
+    ));
+    let mut builder = LiveEvents::builder(context.clone(), port.clone(), configs)
+        .options(options)
+        .jq(jq);
+    for registration in registry.webhook_processors() {
+        builder = builder.register(*registration);
+    }
+    for raw in registry.raw_routes() {
+        builder = builder.raw_routes(*raw);
+    }
+    builder.build().await
+}
+
+/// Logs where live events are served: the local address, and the public URL when
+/// `OCEAN__BASE_URL` is set.
+fn announce_live_events(live: &LiveEvents, settings: &OceanSettings, addr: SocketAddr) {
+    let prefix = match settings.path_prefix.as_deref().map(|p| p.trim_matches('/')) {
+        Some(p) if !p.is_empty() => format!("/{p}"),
+        _ => String::new(),
+    };
+    for path in live.paths() {
+        let local = format!("http://{addr}{prefix}/integration{path}");
+        match &settings.base_url {
+            Some(base) => {
+                let public = format!("{}{prefix}/integration{path}", base.trim_end_matches('/'));
+                tracing::info!(%public, %local, "live events: send webhooks to the public URL");
+            }
+            None => tracing::info!(
+                %local,
+                "live events served (set OCEAN__BASE_URL to log the public URL)"
+            ),
+        }
+    }
+    if live.options().admin_token.is_none() {
+        tracing::info!(
+            "dead-letter admin routes are off: set {ADMIN_TOKEN_ENV} to list and replay dead letters"
+        );
+    }
 }
 
 async fn setup_defaults(
@@ -347,6 +450,12 @@ impl RunningIntegration {
         &self.metrics
     }
 
+    /// The live-events manager, when webhooks are processed (processors or raw routes are
+    /// registered and the listener processes webhooks).
+    pub fn live_events(&self) -> Option<&LiveEvents> {
+        self.live_events.as_ref()
+    }
+
     /// Runs until the ONCE resync ends or `shutdown` resolves, then shuts down gracefully.
     pub async fn run_until(mut self, shutdown: impl Future<Output = ()>) -> RunExit {
         let exit = match self.once.take() {
@@ -382,9 +491,10 @@ impl RunningIntegration {
         exit
     }
 
-    /// Shuts down now: stops the HTTP server, the listeners and a running resync (reported
-    /// `aborted`), then the embedded local Port. Bounded by `max_wait_seconds_before_shutdown`
-    /// for each stage.
+    /// Shuts down now: stops the HTTP server (requests in flight finish, so an event answered
+    /// 202 is queued), drains the live events (what is still running after the grace period is
+    /// dead-lettered), stops the listeners and a running resync (reported `aborted`), then the
+    /// embedded local Port. Bounded by `max_wait_seconds_before_shutdown` for each stage.
     pub async fn shutdown(self) -> RunExit {
         self.run_until(std::future::ready(())).await
     }
@@ -402,6 +512,18 @@ impl RunningIntegration {
                 .unwrap_or_else(|_| Err(server::ServerError::Failed("stop timed out".into())))
         {
             tracing::warn!(%error, "the HTTP server did not stop cleanly");
+        }
+        if let Some(live) = self.live_events.take() {
+            let report = live.shutdown().await;
+            if report.timed_out || report.abandoned > 0 || report.unstarted > 0 {
+                tracing::warn!(
+                    abandoned = report.abandoned,
+                    unstarted = report.unstarted,
+                    "live events stopped before every event finished; see the dead letters"
+                );
+            } else {
+                tracing::info!("live events drained");
+            }
         }
         self.coordinator.shutdown(grace).await;
         for task in self.tasks.drain(..) {

@@ -1,13 +1,17 @@
 //! Prometheus metrics of the integration, in Ocean's names (`object_count`, `duration_seconds`,
-//! `success`), plus the outcome of the last resync.
+//! `success`), plus the outcome of the last resync and the live-event counters.
 
+use crate::live_events::StatsSnapshot;
 use crate::sync::{ResyncReport, ResyncStatus};
+use prometheus_client::collector::Collector;
 use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::registry::Registry;
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, RwLock};
 
 /// The pseudo-kind Ocean labels whole-resync metrics with.
 pub const RUNTIME_KIND: &str = "__runtime__";
@@ -21,8 +25,105 @@ pub struct Metrics {
     inner: Arc<MetricsInner>,
 }
 
+/// Reads the live-event counters at scrape time.
+pub type LiveEventsSource = Arc<dyn Fn() -> StatsSnapshot + Send + Sync>;
+
+/// Encodes the live-event counters at each scrape; nothing until a source is attached.
+#[derive(Clone, Default)]
+struct LiveEventsCollector {
+    source: Arc<RwLock<Option<LiveEventsSource>>>,
+}
+
+impl std::fmt::Debug for LiveEventsCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveEventsCollector")
+            .finish_non_exhaustive()
+    }
+}
+
+fn counter(
+    encoder: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    value: u64,
+) -> Result<(), std::fmt::Error> {
+    let metric = ConstCounter::new(value);
+    metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
+}
+
+impl Collector for LiveEventsCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let source = self
+            .source
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let Some(source) = source else {
+            return Ok(());
+        };
+        let s = source();
+        counter(
+            &mut encoder,
+            "live_events_accepted",
+            "Live events queued (answered 202)",
+            s.accepted,
+        )?;
+        counter(
+            &mut encoder,
+            "live_events_ignored",
+            "Live events no processor wanted (answered 200)",
+            s.ignored,
+        )?;
+        {
+            let rejected = ConstCounter::new(0u64);
+            let mut family = encoder.encode_descriptor(
+                "live_events_rejected",
+                "Live events rejected at the door, by reason",
+                None,
+                rejected.metric_type(),
+            )?;
+            for (reason, value) in [
+                ("too_large", s.rejected_too_large),
+                ("bad_json", s.rejected_bad_json),
+                ("unauthorized", s.rejected_unauthorized),
+                ("invalid", s.rejected_invalid),
+                ("busy", s.rejected_busy),
+            ] {
+                let labels = [("reason", reason)];
+                ConstCounter::new(value).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        counter(
+            &mut encoder,
+            "live_events_processed",
+            "Live events processed and applied to Port",
+            s.processed,
+        )?;
+        counter(
+            &mut encoder,
+            "live_events_retried",
+            "Retried handle_event attempts",
+            s.retried,
+        )?;
+        counter(
+            &mut encoder,
+            "live_events_dead_lettered",
+            "Live events sent to the dead letters",
+            s.dead_lettered,
+        )?;
+        let depth = ConstGauge::new(i64::try_from(s.queue_depth).unwrap_or(i64::MAX));
+        depth.encode(encoder.encode_descriptor(
+            "live_events_queue_depth",
+            "Live events queued or in flight now",
+            None,
+            depth.metric_type(),
+        )?)
+    }
+}
+
 struct MetricsInner {
     registry: Registry,
+    live_events: LiveEventsCollector,
     object_count: Family<Labels, Gauge>,
     duration_seconds: Family<Labels, FloatGauge>,
     success: Family<Labels, Gauge>,
@@ -83,9 +184,12 @@ impl Metrics {
             "Unix time the last resync ended",
             last_resync_end.clone(),
         );
+        let live_events = LiveEventsCollector::default();
+        registry.register_collector(Box::new(live_events.clone()));
         Self {
             inner: Arc::new(MetricsInner {
                 registry,
+                live_events,
                 object_count,
                 duration_seconds,
                 success,
@@ -156,6 +260,17 @@ impl Metrics {
         m.last_resync_end.set(ended_at_unix);
     }
 
+    /// Exposes the live-event counters `source` reads at every scrape (replaces an earlier
+    /// source).
+    pub fn attach_live_events(&self, source: LiveEventsSource) {
+        *self
+            .inner
+            .live_events
+            .source
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(source);
+    }
+
     /// The OpenMetrics text exposition of every metric (ends with `# EOF`).
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -208,6 +323,34 @@ mod tests {
         ));
         assert!(text.contains(r#"duration_seconds{kind="__runtime__",phase="resync"} 1.5"#));
         assert!(text.contains(r#"last_resync_status{status="completed"} 1"#));
+        assert!(text.trim_end().ends_with("# EOF"));
+    }
+
+    #[test]
+    fn live_event_counters_appear_once_a_source_is_attached() {
+        let metrics = Metrics::new();
+        assert!(!metrics.render().contains("live_events"));
+        metrics.attach_live_events(Arc::new(|| StatsSnapshot {
+            accepted: 7,
+            rejected_unauthorized: 2,
+            processed: 5,
+            retried: 3,
+            dead_lettered: 1,
+            queue_depth: 2,
+            ..StatsSnapshot::default()
+        }));
+        let text = metrics.render();
+        for line in [
+            "live_events_accepted_total 7",
+            r#"live_events_rejected_total{reason="unauthorized"} 2"#,
+            r#"live_events_rejected_total{reason="busy"} 0"#,
+            "live_events_processed_total 5",
+            "live_events_retried_total 3",
+            "live_events_dead_lettered_total 1",
+            "live_events_queue_depth 2",
+        ] {
+            assert!(text.contains(line), "missing `{line}` in:\n{text}");
+        }
         assert!(text.trim_end().ends_with("# EOF"));
     }
 
