@@ -5,38 +5,7 @@ use ocean::mapping::{CompiledResource, JqEngine, PortAppConfig};
 use serde_json::json;
 use std::collections::BTreeMap;
 
-const JIRA_ISSUE_MAPPING: &str = r#"
-createMissingRelatedEntities: true
-deleteDependentEntities: true
-resources:
-  - kind: issue
-    selector:
-      query: "true"
-      jql: "(statusCategory != Done) OR (created >= -1w) OR (updated >= -1w)"
-    port:
-      entity:
-        mappings:
-          identifier: .key
-          title: .fields.summary
-          blueprint: '"jiraIssue"'
-          properties:
-            url: (.self | split("/") | .[:3] | join("/")) + "/browse/" + .key
-            status: .fields.status.name
-            issueType: .fields.issuetype.name
-            components: .fields.components
-            creator: .fields.creator.emailAddress
-            priority: .fields.priority.name
-            labels: .fields.labels
-            created: .fields.created
-            updated: .fields.updated
-            resolutionDate: .fields.resolutiondate
-          relations:
-            project: .fields.project.key
-            parentIssue: .fields.parent.key
-            subtasks: .fields.subtasks | map(.key)
-            assignee: .fields.assignee.accountId
-            reporter: .fields.reporter.accountId
-"#;
+const JIRA_ISSUE_MAPPING: &str = include_str!("fixtures/jira-issue-mapping.yml");
 
 #[test]
 fn jira_issue_maps_to_the_worked_output() {
