@@ -9,7 +9,7 @@
 #        scripts/bench/side-by-side.sh webhook [PY_REPS=1] [RUST_REPS=3]
 #
 # Environment:
-#   KIT=/work/shared/bench/ocean-anchor   the kit (read-only; never edited)
+#   KIT (required)       the benchmark kit directory, bench/ocean-anchor (only read)
 #   OUT=$HOME/ocean-anchor/runs/side-by-side-<UTC time>   logs and results
 #   BIN=target/release   where bench-anchor is
 #   MAX_LOAD=1.5         wait (every 20 s, at most 10 min) until the 1-minute load is below this
@@ -17,7 +17,7 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-KIT=${KIT:-/work/shared/bench/ocean-anchor}
+KIT=${KIT:?set KIT to the benchmark kit directory (bench/ocean-anchor)}
 BIN=${BIN:-$REPO/target/release}
 MAX_LOAD=${MAX_LOAD:-1.5}
 OUT=${OUT:-$HOME/ocean-anchor/runs/side-by-side-$(date -u +%Y%m%dT%H%M%SZ)}

@@ -4,7 +4,7 @@
 # the bare actix-web route of scripts/bench/bare-route (parse JSON, bounded channel, 202).
 #
 # Usage: scripts/bench/webhook-bare.sh [REPS=3]
-# Environment: KIT (for webhook.lua), RESULTS (JSON lines appended; default
+# Environment: KIT (required: the benchmark kit directory, for webhook.lua), RESULTS (JSON lines appended; default
 # scripts/bench/results/webhook-bare-<date>.jsonl), MAX_LOAD=1.5, WRK_THREADS=2 WRK_CONNS=64
 # WRK_DURATION_S=10, PORT=8000.
 # Build first (sharing the workspace target directory, so the dependencies are reused):
@@ -12,7 +12,7 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-KIT=${KIT:-/work/shared/bench/ocean-anchor}
+KIT=${KIT:?set KIT to the benchmark kit directory (bench/ocean-anchor)}
 BARE=${BARE:-$REPO/target/release/bare-route}
 RESULTS=${RESULTS:-$REPO/scripts/bench/results/webhook-bare-$(date -u +%Y%m%d).jsonl}
 MAX_LOAD=${MAX_LOAD:-1.5}
