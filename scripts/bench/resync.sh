@@ -12,7 +12,8 @@
 #   PORT_KIND=emulator   `ocean port-emulator` (the local Port), or `fake-port`: the benchmark
 #                        kit's fake_port.py (stdlib Python; its search always answers "no
 #                        entities", so it costs O(1) per lookup at any size)
-#   KIT=...              the benchmark kit's directory (for PORT_KIND=fake-port)
+#   KIT                  the benchmark kit directory, bench/ocean-anchor (required for
+#                        PORT_KIND=fake-port)
 #   DEPARTMENTS=10 BATCH_SIZE=1000 PAYLOAD_KB=1 REPS=1
 #   MAX_LOAD=1.5         wait (polling every 20 s, at most 10 min) until the 1-minute load
 #                        average is below this before each run
@@ -78,6 +79,7 @@ start_port() { # logfile
     env OCEAN__PORT__CLIENT_ID=$CLIENT_ID OCEAN__PORT__CLIENT_SECRET=$CLIENT_SECRET \
       "$BIN/ocean" port-emulator --listen "$PORT_ADDR" >"$1" 2>&1 &
   else
+    [ -n "$KIT" ] || { echo "PORT_KIND=fake-port needs KIT (the benchmark kit directory)" >&2; exit 1; }
     python3 "$KIT/fake_port.py" --host "${PORT_ADDR%:*}" --port "${PORT_ADDR##*:}" >"$1" 2>&1 &
   fi
   PORT_PID=$!

@@ -4,15 +4,16 @@
 # the bare actix-web route of scripts/bench/bare-route (parse JSON, bounded channel, 202).
 #
 # Usage: scripts/bench/webhook-bare.sh [REPS=3]
-# Environment: KIT (for webhook.lua), RESULTS (JSON lines appended; default
+# Environment: KIT (required: the benchmark kit directory, for webhook.lua), RESULTS (JSON lines appended; default
 # scripts/bench/results/webhook-bare-<date>.jsonl), MAX_LOAD=1.5, WRK_THREADS=2 WRK_CONNS=64
 # WRK_DURATION_S=10, PORT=8000.
-# Build first: cargo build --release --manifest-path scripts/bench/bare-route/Cargo.toml
+# Build first (sharing the workspace target directory, so the dependencies are reused):
+#   CARGO_TARGET_DIR=target cargo build --release --manifest-path scripts/bench/bare-route/Cargo.toml
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 KIT=${KIT:-$REPO/../shared/bench/ocean-anchor}
-BARE=${BARE:-$REPO/scripts/bench/bare-route/target/release/bare-route}
+BARE=${BARE:-$REPO/target/release/bare-route}
 RESULTS=${RESULTS:-$REPO/scripts/bench/results/webhook-bare-$(date -u +%Y%m%d).jsonl}
 MAX_LOAD=${MAX_LOAD:-1.5}
 WRK_THREADS=${WRK_THREADS:-2}
@@ -46,7 +47,7 @@ trap 'stop_pid "$PID"' EXIT INT TERM
 stats() { curl -sf "http://127.0.0.1:$PORT/stats"; }
 field() { sed -n "s/.*\"$1\":[[:space:]]*\([0-9]*\).*/\1/p"; }
 
-[ -x "$BARE" ] || { echo "$BARE missing: cargo build --release --manifest-path scripts/bench/bare-route/Cargo.toml" >&2; exit 1; }
+[ -x "$BARE" ] || { echo "$BARE missing: CARGO_TARGET_DIR=target cargo build --release --manifest-path scripts/bench/bare-route/Cargo.toml" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk not installed" >&2; exit 1; }
 mkdir -p "$(dirname "$RESULTS")"
 OUT=$(mktemp -d /tmp/ocean-webhook-bare.XXXXXX)
