@@ -160,6 +160,9 @@ impl WebhookProcessor for RepoProcessor {
     fn group_id(&self, event: &WebhookEvent) -> Option<String> {
         event.payload()["group"].as_str().map(str::to_owned)
     }
+    fn not_accepted(&self, event: &WebhookEvent) {
+        record(event.payload(), "not_accepted");
+    }
 }
 
 /// A second processor on `/webhook` for the `team` kind: wants repo events with `team` set.
@@ -667,6 +670,12 @@ async fn a_full_queue_answers_503_with_retry_after() {
         Some("7")
     );
     assert_eq!(h.live.stats().queue_depth, 1);
+    let refused = records("full", "not_accepted");
+    assert_eq!(
+        refused.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["r-full-2"],
+        "the processor that authenticated the refused event is told, so its retry is no replay"
+    );
     h.stop().await;
 }
 

@@ -422,6 +422,27 @@ async fn bulk_stores_the_good_entities_and_reports_the_bad_one() {
 }
 
 #[tokio::test]
+async fn stats_count_entities_per_blueprint_without_a_token() {
+    let port = Port::start().await;
+    port.service_blueprints().await;
+    let entities: Vec<Value> = (0..5).map(|i| svc(&format!("s{i}"), "go")).collect();
+    let (status, _) = port.bulk("service", "", Value::Array(entities)).await;
+    assert_eq!(status, StatusCode::OK);
+    let stats: Value = reqwest::get(format!(
+        "{}{}",
+        port.handle.url(),
+        ocean::port::local::STATS_PATH
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(stats["entities"], json!({"group": 0, "service": 5}));
+    assert_eq!(stats["totalEntities"], 5);
+}
+
+#[tokio::test]
 async fn search_identifiers_resolve_or_fail_as_unknown() {
     let port = Port::start().await;
     port.service_blueprints().await;

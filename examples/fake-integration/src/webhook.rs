@@ -153,6 +153,14 @@ impl WebhookProcessor for PersonWebhookProcessor {
     fn group_id(&self, event: &WebhookEvent) -> Option<String> {
         person_id(event.payload()).map(str::to_owned)
     }
+
+    /// Verified but answered 503 (queue full) or refused later: the sender retries with the
+    /// same `webhook-id`, which must not count as a replay.
+    fn not_accepted(&self, event: &WebhookEvent) {
+        if let Auth::Signed(verifier) = &self.auth {
+            verifier.forget_delivery(event);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -228,6 +236,19 @@ mod tests {
         assert!(processor.authenticate(&event).await.unwrap());
         let replayed = processor.authenticate(&event).await;
         assert!(replayed.is_err(), "the same delivery again is a replay");
+    }
+
+    #[tokio::test]
+    async fn a_delivery_not_accepted_can_be_retried_with_the_same_id() {
+        let processor = PersonWebhookProcessor::from_config(&config(Some(SECRET)));
+        let body = body(PERSON_UPDATED, "person-1-2");
+        let event = signed(&body, "msg_503", SECRET);
+        assert!(processor.authenticate(&event).await.unwrap());
+        processor.not_accepted(&event);
+        assert!(
+            processor.authenticate(&event).await.unwrap(),
+            "the sender's retry after a 503 is not a replay"
+        );
     }
 
     #[tokio::test]

@@ -330,6 +330,10 @@ pub struct LiveEventsSettings {
     /// Capacity of the in-memory queue; intake answers "busy" beyond it.
     #[serde(deserialize_with = "at_least_one")]
     pub queue_capacity: usize,
+    /// Most events a worker takes from the queue at once (`OCEAN__LIVE_EVENTS__BATCH_SIZE`);
+    /// their entities share Port's bulk requests. 1 processes events one by one.
+    #[serde(deserialize_with = "at_least_one")]
+    pub batch_size: usize,
     /// Bearer token of the dead-letter admin routes (`OCEAN__LIVE_EVENTS__ADMIN_TOKEN`);
     /// without one they answer 404.
     pub admin_token: Option<Secret>,
@@ -342,6 +346,7 @@ impl Default for LiveEventsSettings {
         Self {
             redis: RedisSettings::default(),
             queue_capacity: 10_000,
+            batch_size: 500,
             admin_token: None,
             dead_letter_file: None,
         }
@@ -582,6 +587,7 @@ mod tests {
         assert_eq!(s.yield_items_to_parse_batch_size, 200);
         assert_eq!(s.live_events.redis.url, "redis://localhost:6379");
         assert_eq!(s.live_events.queue_capacity, 10_000);
+        assert_eq!(s.live_events.batch_size, 500);
     }
 
     #[test]

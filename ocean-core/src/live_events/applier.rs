@@ -9,7 +9,7 @@ use crate::mapping::{JqEngine, PortAppConfig};
 use crate::port::client::{DeleteOptions, EventInfo, PortClient, UpsertOptions, UpsertStatus};
 use crate::port::types::{Entity, Query, QueryNode};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 /// Candidates looked up per ownership search.
@@ -85,6 +85,33 @@ fn deletions_not_upserted(upserts: &[Entity], candidates: Vec<Entity>) -> Vec<En
         .collect()
 }
 
+/// Splits plans into rounds, keeping each plan's index: a plan goes into the round after the
+/// last one holding a plan that touches one of its entities, so plans touching the same entity
+/// are applied one after another, in input order, and plans of one round touch distinct
+/// entities.
+fn rounds(plans: Vec<ApplyPlan>) -> Vec<Vec<(usize, ApplyPlan)>> {
+    let mut last_round: HashMap<(String, String), usize> = HashMap::new();
+    let mut rounds: Vec<Vec<(usize, ApplyPlan)>> = Vec::new();
+    for (index, plan) in plans.into_iter().enumerate() {
+        let keys: Vec<(String, String)> = plan.upserts.iter().chain(&plan.deletions).map(key).collect();
+        let round = keys
+            .iter()
+            .filter_map(|k| last_round.get(k).map(|r| r + 1))
+            .max()
+            .unwrap_or(0);
+        for k in keys {
+            last_round.insert(k, round);
+        }
+        if rounds.len() <= round {
+            rounds.resize_with(round + 1, Vec::new);
+        }
+        if let Some(slot) = rounds.get_mut(round) {
+            slot.push((index, plan));
+        }
+    }
+    rounds
+}
+
 /// Writes mapped live-event results to Port. Reachable from raw route handlers as
 /// `web::Data<LiveApplier>`.
 #[derive(Clone)]
@@ -133,72 +160,126 @@ impl LiveApplier {
         compiled: Arc<CompiledConfig>,
         results: Vec<(usize, WebhookEventRawResults)>,
     ) -> Result<ApplyReport, LiveEventsError> {
+        let mut reports = self.apply_results_batch(compiled, vec![results]).await?;
+        Ok(reports.pop().unwrap_or_default())
+    }
+
+    /// Maps the results of several events (one mapping task off the async runtime) and
+    /// applies them together: their entities go to Port in shared bulk requests, and each
+    /// event gets its own report, in input order.
+    pub async fn apply_results_batch(
+        &self,
+        compiled: Arc<CompiledConfig>,
+        events: Vec<Vec<(usize, WebhookEventRawResults)>>,
+    ) -> Result<Vec<ApplyReport>, LiveEventsError> {
         let config = Arc::clone(&compiled.config);
-        let plan = tokio::task::spawn_blocking(move || plan_results(&compiled, &results))
-            .await
-            .map_err(|e| LiveEventsError::Apply(format!("mapping task failed: {e}")))?;
-        Ok(self.apply(&config, plan).await)
+        let plans = tokio::task::spawn_blocking(move || {
+            events
+                .iter()
+                .map(|results| plan_results(&compiled, results))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| LiveEventsError::Apply(format!("mapping task failed: {e}")))?;
+        Ok(self.apply_many(&config, plans).await)
     }
 
     /// Upserts the plan's entities, then deletes those of its deletions this integration owns
     /// (one ownership search per chunk of candidates, one bulk delete per blueprint).
     pub async fn apply(&self, config: &PortAppConfig, plan: ApplyPlan) -> ApplyReport {
+        self.apply_many(config, vec![plan])
+            .await
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// Applies several plans (one per event) with as few Port requests as possible, and
+    /// reports per plan. Plans touching the same entity are applied in rounds, in order, so an
+    /// earlier event's write never lands after a later one's; within a round every plan's
+    /// upserts share the bulk requests, then their deletions share the ownership searches and
+    /// bulk deletes.
+    pub async fn apply_many(&self, config: &PortAppConfig, plans: Vec<ApplyPlan>) -> Vec<ApplyReport> {
         let event = Some(EventInfo {
             event_type: "live_event".into(),
             resync_id: None,
         });
-        let mut report = ApplyReport::default();
-        if !plan.upserts.is_empty() {
-            let options = UpsertOptions {
-                merge: config.enable_merge_entity,
-                create_missing_related_entities: config.create_missing_related_entities,
-                event: event.clone(),
-            };
-            let outcome = self.port.upsert_entities_bulk(plan.upserts, &options).await;
-            for result in outcome.results {
-                match result.status {
-                    UpsertStatus::Stored { .. } => report.upserted.push(result.entity),
-                    UpsertStatus::Failed(f) | UpsertStatus::Unresolved(f) => {
-                        report.failures.push(format!(
-                            "upsert of `{}` ({}) failed: {} {}",
-                            result.entity.normalized_identifier(),
-                            result.entity.blueprint,
-                            f.error,
-                            f.message
-                        ));
+        let mut reports = vec![ApplyReport::default(); plans.len()];
+        for round in rounds(plans) {
+            let mut owners = Vec::new();
+            let mut upserts = Vec::new();
+            let mut deletions = Vec::new();
+            for (owner, plan) in round {
+                owners.extend(std::iter::repeat_n(owner, plan.upserts.len()));
+                upserts.extend(plan.upserts);
+                deletions.extend(plan.deletions.into_iter().map(|e| (owner, e)));
+            }
+            if !upserts.is_empty() {
+                let options = UpsertOptions {
+                    merge: config.enable_merge_entity,
+                    create_missing_related_entities: config.create_missing_related_entities,
+                    event: event.clone(),
+                };
+                let outcome = self.port.upsert_entities_bulk(upserts, &options).await;
+                for (result, owner) in outcome.results.into_iter().zip(owners) {
+                    let Some(report) = reports.get_mut(owner) else {
+                        continue;
+                    };
+                    match result.status {
+                        UpsertStatus::Stored { .. } => report.upserted.push(result.entity),
+                        UpsertStatus::Failed(f) | UpsertStatus::Unresolved(f) => {
+                            report.failures.push(format!(
+                                "upsert of `{}` ({}) failed: {} {}",
+                                result.entity.normalized_identifier(),
+                                result.entity.blueprint,
+                                f.error,
+                                f.message
+                            ));
+                        }
                     }
                 }
             }
+            if !deletions.is_empty() {
+                let options = DeleteOptions {
+                    delete_dependents: config.delete_dependent_entities,
+                    event: event.clone(),
+                };
+                self.delete_owned(&deletions, &options, &mut reports).await;
+            }
         }
-        if !plan.deletions.is_empty() {
-            let options = DeleteOptions {
-                delete_dependents: config.delete_dependent_entities,
-                event,
-            };
-            self.delete_owned(&plan.deletions, &options, &mut report)
-                .await;
+        let upserted: usize = reports.iter().map(|r| r.upserted.len()).sum();
+        let deleted: usize = reports.iter().map(|r| r.deleted).sum();
+        let failures: usize = reports.iter().map(|r| r.failures.len()).sum();
+        if failures > 0 {
+            tracing::warn!(events = reports.len(), upserted, deleted, failures, "live-event results applied with failures");
+        } else {
+            tracing::debug!(events = reports.len(), upserted, deleted, "live-event results applied");
         }
-        tracing::info!(
-            upserted = report.upserted.len(),
-            deleted = report.deleted,
-            failures = report.failures.len(),
-            "live-event results applied"
-        );
-        report
+        reports
     }
 
+    /// Deletes the candidates this integration owns; each candidate carries the index of the
+    /// report its outcome belongs to. Candidates of one call have distinct keys.
     async fn delete_owned(
         &self,
-        candidates: &[Entity],
+        candidates: &[(usize, Entity)],
         options: &DeleteOptions,
-        report: &mut ApplyReport,
+        reports: &mut [ApplyReport],
     ) {
+        let owner_of: HashMap<(String, String), usize> = candidates
+            .iter()
+            .map(|(owner, e)| (key(e), *owner))
+            .collect();
+        let owner = |blueprint: &str, identifier: &str| {
+            owner_of
+                .get(&(blueprint.to_owned(), identifier.to_owned()))
+                .copied()
+        };
         let mut owned: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for chunk in candidates.chunks(OWNERSHIP_SEARCH_CHUNK) {
             let query = Query::or(
                 chunk
                     .iter()
-                    .map(|e| {
+                    .map(|(_, e)| {
                         QueryNode::Group(Query::and(vec![
                             QueryNode::rule("$identifier", "=", e.identifier.clone()),
                             QueryNode::rule("$blueprint", "=", Value::String(e.blueprint.clone())),
@@ -219,9 +300,14 @@ impl LiveApplier {
                             .push(entity.normalized_identifier());
                     }
                 }
-                Err(e) => report
-                    .failures
-                    .push(format!("ownership search before deleting failed: {e}")),
+                Err(e) => {
+                    let message = format!("ownership search before deleting failed: {e}");
+                    for (index, _) in chunk {
+                        if let Some(report) = reports.get_mut(*index) {
+                            report.failures.push(message.clone());
+                        }
+                    }
+                }
             }
         }
         for (blueprint, identifiers) in owned {
@@ -229,13 +315,22 @@ impl LiveApplier {
                 .port
                 .delete_entities_bulk(&blueprint, &identifiers, options)
                 .await;
-            report.deleted += outcome.deleted.len();
+            for identifier in &outcome.deleted {
+                if let Some(report) = owner(&blueprint, identifier).and_then(|o| reports.get_mut(o)) {
+                    report.deleted += 1;
+                }
+            }
             for failure in outcome.failures {
-                report.failures.push(format!(
+                let message = format!(
                     "delete of {} `{blueprint}` entities failed: {}",
                     failure.identifiers.len(),
                     failure.reason
-                ));
+                );
+                for identifier in &failure.identifiers {
+                    if let Some(report) = owner(&blueprint, identifier).and_then(|o| reports.get_mut(o)) {
+                        report.failures.push(message.clone());
+                    }
+                }
             }
         }
     }

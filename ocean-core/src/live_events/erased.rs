@@ -57,6 +57,8 @@ pub trait DynWebhookProcessor: Send + Sync + 'static {
     fn calculate_retry_delay(&self, retry: u32, policy: &ProcessorRetryPolicy) -> Duration;
     /// See [`WebhookProcessor::group_id`].
     fn group_id(&self, event: &WebhookEvent) -> Option<String>;
+    /// See [`WebhookProcessor::not_accepted`].
+    fn not_accepted(&self, event: &WebhookEvent);
 }
 
 impl<T: WebhookProcessor> DynWebhookProcessor for T {
@@ -120,6 +122,9 @@ impl<T: WebhookProcessor> DynWebhookProcessor for T {
     }
     fn group_id(&self, event: &WebhookEvent) -> Option<String> {
         WebhookProcessor::group_id(self, event)
+    }
+    fn not_accepted(&self, event: &WebhookEvent) {
+        WebhookProcessor::not_accepted(self, event);
     }
 }
 

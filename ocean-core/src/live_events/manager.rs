@@ -7,7 +7,7 @@ use super::dead_letter::{DeadLetter, DeadLetterFailure, DeadLetterStore, StoredE
 use super::erased::{DynWebhookProcessor, WebhookProcessorRegistration};
 use super::error::LiveEventsError;
 use super::event::{WebhookEvent, WebhookEventRawResults};
-use super::queue::{EventQueue, MemoryQueue, QueuedEvent};
+use super::queue::{Delivery, EventQueue, MemoryQueue, QueuedEvent};
 use super::raw_routes::RawRoutesRegistration;
 use super::settings::LiveEventsOptions;
 use super::stats::{LiveEventsStats, StatsSnapshot, bump};
@@ -190,6 +190,7 @@ impl LiveEventsBuilder {
                 hard_stop: CancellationToken::new(),
                 workers: Mutex::new(Vec::new()),
                 raw_routes: self.raw_routes,
+                busy_warning: Throttle::default(),
             }),
         })
     }
@@ -212,6 +213,28 @@ pub(super) struct Inner {
     hard_stop: CancellationToken,
     workers: Mutex<Vec<JoinHandle<usize>>>,
     pub(super) raw_routes: Vec<RawRoutesRegistration>,
+    busy_warning: Throttle,
+}
+
+/// Lets a log line through at most once a second, so an overload (thousands of 503s a
+/// second) is reported without flooding the log.
+#[derive(Debug, Default)]
+struct Throttle {
+    last_second: std::sync::atomic::AtomicU64,
+}
+
+impl Throttle {
+    fn ready(&self) -> bool {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let last = self.last_second.load(Ordering::Relaxed);
+        now > last
+            && self
+                .last_second
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
 }
 
 /// The live-events manager. Cheap to clone; every clone is the same manager.
@@ -376,7 +399,8 @@ impl LiveEvents {
         let trace_id = uuid::Uuid::new_v4().to_string();
         let event = WebhookEvent::new(&trace_id, path, payload, headers, body, Utc::now());
         let span = tracing::info_span!("webhook_intake", trace_id = %trace_id, path);
-        async {
+        let mut authenticated: Vec<&RegisteredProcessor> = Vec::new();
+        let outcome = async {
             let mut matched = Vec::new();
             for p in &state.processors {
                 if p.processor.should_process_event(&event).await {
@@ -385,13 +409,13 @@ impl LiveEvents {
             }
             if matched.is_empty() {
                 bump(&stats.ignored);
-                tracing::info!("no webhook processor wants this event; ignored");
+                tracing::debug!("no webhook processor wants this event; ignored");
                 return IntakeOutcome::Ignored;
             }
             for p in &matched {
                 let name = p.registration.name;
                 match p.processor.authenticate(&event).await {
-                    Ok(true) => {}
+                    Ok(true) => authenticated.push(p),
                     Ok(false) => {
                         bump(&stats.rejected_unauthorized);
                         tracing::warn!(processor = name, "webhook authentication failed");
@@ -434,7 +458,7 @@ impl LiveEvents {
             match state.queue.push(queued).await {
                 Ok(()) => {
                     bump(&stats.accepted);
-                    tracing::info!(processors = matched.len(), "webhook event queued");
+                    tracing::debug!(processors = matched.len(), "webhook event queued");
                     IntakeOutcome::Accepted(trace_id.clone())
                 }
                 Err(LiveEventsError::QueueClosed) => {
@@ -443,13 +467,25 @@ impl LiveEvents {
                 }
                 Err(e) => {
                     bump(&stats.rejected_busy);
-                    tracing::warn!(error = %e, "webhook event refused: queue full");
+                    if self.inner.busy_warning.ready() {
+                        tracing::warn!(
+                            error = %e,
+                            refused_so_far = stats.rejected_busy.load(Ordering::Relaxed),
+                            "webhook events refused with 503: the queue is full (logged at most once a second)"
+                        );
+                    }
                     IntakeOutcome::Busy
                 }
             }
         }
         .instrument(span)
-        .await
+        .await;
+        if !matches!(outcome, IntakeOutcome::Accepted(_)) {
+            for p in authenticated {
+                p.processor.not_accepted(&event);
+            }
+        }
+        outcome
     }
 
     /// Starts `workers_per_path` workers for every path, inside the current tokio runtime.
@@ -554,33 +590,40 @@ async fn run_worker(inner: Arc<Inner>, path: String, worker: usize) -> usize {
         return 0;
     };
     let queue = Arc::clone(&state.queue);
+    let max_batch = inner.options.batch_size.max(1);
     let mut abandoned = 0;
     loop {
-        let delivery = tokio::select! {
+        let batch = tokio::select! {
             biased;
             () = inner.hard_stop.cancelled() => break,
-            d = queue.pop() => d,
+            batch = queue.pop_batch(max_batch) => batch,
         };
-        let Some(delivery) = delivery else { break };
-        let queued = &delivery.queued;
-        let span = tracing::info_span!(
-            "live_event",
-            trace_id = %queued.event.trace_id(),
-            path = %path,
-            worker
-        );
+        if batch.is_empty() {
+            break;
+        }
+        let span = tracing::debug_span!("live_events_batch", path = %path, worker, events = batch.len());
         let finished = tokio::select! {
             biased;
             () = inner.hard_stop.cancelled() => false,
-            () = inner.process(state, queued).instrument(span.clone()) => true,
+            () = inner.process_batch(state, &batch).instrument(span.clone()) => true,
         };
         if !finished {
-            abandoned += 1;
-            inner.abandon(state, queued).instrument(span).await;
+            for delivery in &batch {
+                abandoned += 1;
+                inner.abandon(state, &delivery.queued).instrument(span.clone()).await;
+            }
         }
-        queue.ack(&delivery.id).await;
+        for delivery in &batch {
+            queue.ack(&delivery.id).await;
+        }
     }
     abandoned
+}
+
+/// What running an event's processors produced: results to apply, and what failed.
+struct Handled {
+    results: Vec<(usize, WebhookEventRawResults)>,
+    failures: Vec<DeadLetterFailure>,
 }
 
 impl Inner {
@@ -619,20 +662,80 @@ impl Inner {
         self.dead_letter(queued, failures).await;
     }
 
-    async fn process(&self, state: &PathState, queued: &QueuedEvent) {
+    /// Processes a batch of events: every event's processors run concurrently (each event
+    /// with its own retries), then all results are mapped and written to Port together, and
+    /// each event is marked processed or dead-lettered on its own outcome.
+    async fn process_batch(&self, state: &PathState, batch: &[Delivery]) {
         let compiled = match self.applier.current().await {
             Ok(compiled) => compiled,
             Err(e) => {
-                let failure = DeadLetterFailure {
-                    processor: None,
-                    kind: None,
-                    error: e.to_string(),
-                    attempts: 0,
-                };
-                self.dead_letter(queued, vec![failure]).await;
+                for delivery in batch {
+                    let failure = DeadLetterFailure {
+                        processor: None,
+                        kind: None,
+                        error: e.to_string(),
+                        attempts: 0,
+                    };
+                    self.dead_letter(&delivery.queued, vec![failure]).await;
+                }
                 return;
             }
         };
+        let handled: Vec<Handled> = join_all(batch.iter().map(|delivery| {
+            let queued = &delivery.queued;
+            let span = tracing::info_span!("live_event", trace_id = %queued.event.trace_id());
+            self.handle(state, queued, &compiled).instrument(span)
+        }))
+        .await;
+        let (results, mut failures): (Vec<_>, Vec<_>) =
+            handled.into_iter().map(|h| (h.results, h.failures)).unzip();
+        let has_results: Vec<bool> = results.iter().map(|r| !r.is_empty()).collect();
+        if has_results.iter().any(|&r| r) {
+            match self.applier.apply_results_batch(compiled, results).await {
+                Ok(reports) => {
+                    for (report, failures) in reports.into_iter().zip(failures.iter_mut()) {
+                        if !report.is_ok() {
+                            failures.push(DeadLetterFailure {
+                                processor: None,
+                                kind: None,
+                                error: report.failures.join("; "),
+                                attempts: 1,
+                            });
+                        }
+                    }
+                }
+                Err(e) => {
+                    for (failures, _) in failures.iter_mut().zip(&has_results).filter(|(_, r)| **r) {
+                        failures.push(DeadLetterFailure {
+                            processor: None,
+                            kind: None,
+                            error: e.to_string(),
+                            attempts: 1,
+                        });
+                    }
+                }
+            }
+        }
+        let mut processed = 0;
+        for (delivery, failures) in batch.iter().zip(failures) {
+            if failures.is_empty() {
+                processed += 1;
+                tracing::debug!(trace_id = %delivery.queued.event.trace_id(), "live event processed");
+            } else {
+                self.dead_letter(&delivery.queued, failures).await;
+            }
+        }
+        self.stats.processed.fetch_add(processed, Ordering::Relaxed);
+        tracing::debug!(events = batch.len(), processed, "live-event batch done");
+    }
+
+    /// Runs the processors that accepted one event.
+    async fn handle(
+        &self,
+        state: &PathState,
+        queued: &QueuedEvent,
+        compiled: &Arc<CompiledConfig>,
+    ) -> Handled {
         let processors = matched(state, queued);
         let mut failures: Vec<DeadLetterFailure> = queued
             .processors
@@ -652,7 +755,7 @@ impl Inner {
         let outcomes = join_all(
             processors
                 .iter()
-                .map(|p| self.run_processor(p, &queued.event, &compiled)),
+                .map(|p| self.run_processor(p, &queued.event, compiled)),
         )
         .await;
         let mut results = Vec::new();
@@ -662,29 +765,7 @@ impl Inner {
                 Err(failure) => failures.push(failure),
             }
         }
-        if !results.is_empty() {
-            match self.applier.apply_results(compiled, results).await {
-                Ok(report) if report.is_ok() => {}
-                Ok(report) => failures.push(DeadLetterFailure {
-                    processor: None,
-                    kind: None,
-                    error: report.failures.join("; "),
-                    attempts: 1,
-                }),
-                Err(e) => failures.push(DeadLetterFailure {
-                    processor: None,
-                    kind: None,
-                    error: e.to_string(),
-                    attempts: 1,
-                }),
-            }
-        }
-        if failures.is_empty() {
-            bump(&self.stats.processed);
-            tracing::info!("live event processed");
-        } else {
-            self.dead_letter(queued, failures).await;
-        }
+        Handled { results, failures }
     }
 
     /// Runs one processor on every resource of its matching kinds, concurrently.
@@ -803,4 +884,18 @@ fn matched<'a>(state: &'a PathState, queued: &QueuedEvent) -> Vec<&'a Registered
             found
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_throttle_lets_one_line_through_per_second() {
+        let throttle = Throttle::default();
+        assert!(throttle.ready());
+        assert!(!throttle.ready(), "a second line in the same second is held back");
+        throttle.last_second.store(0, Ordering::Relaxed);
+        assert!(throttle.ready(), "a new second lets one through again");
+    }
 }

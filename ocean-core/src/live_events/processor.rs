@@ -143,6 +143,15 @@ pub trait WebhookProcessor: Send + Sync + 'static {
         let _ = event;
         None
     }
+
+    /// Called when this processor authenticated the event but it was not queued after all
+    /// (another processor refused it, a payload check failed, or the queue was full or
+    /// closing), so the sender will deliver it again. A processor whose `authenticate`
+    /// remembers deliveries (a replay guard) forgets this one here, so the retry is not taken
+    /// for a replay. Default: nothing.
+    fn not_accepted(&self, event: &WebhookEvent) {
+        let _ = event;
+    }
 }
 
 #[cfg(test)]

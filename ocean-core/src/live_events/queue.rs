@@ -10,7 +10,7 @@ use super::error::LiveEventsError;
 use super::event::WebhookEvent;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 use tokio::sync::Notify;
 
@@ -72,6 +72,13 @@ pub trait EventQueue: Send + Sync + 'static {
     fn push(&self, event: QueuedEvent) -> BoxFuture<'_, Result<(), LiveEventsError>>;
     /// The next event whose group is not busy; `None` once closed and drained.
     fn pop(&self) -> BoxFuture<'_, Option<Delivery>>;
+    /// Waits for at least one deliverable event, then takes up to `max` without waiting more
+    /// (at most one per group, as always); empty once closed and drained. Workers use it to
+    /// write many events to Port in one bulk request. The default delivers one event.
+    fn pop_batch(&self, max: usize) -> BoxFuture<'_, Vec<Delivery>> {
+        let _ = max;
+        Box::pin(async move { self.pop().await.into_iter().collect() })
+    }
     /// Marks a delivery done: it leaves the queue and its group may run its next event.
     fn ack<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ()>;
     /// Stops accepting events; queued ones are still delivered.
@@ -92,7 +99,10 @@ enum Turn {
 #[derive(Debug, Default)]
 struct State {
     groups: HashMap<String, VecDeque<QueuedEvent>>,
+    /// Delivery id -> its group, for every event in flight.
     busy: HashMap<String, Option<String>>,
+    /// The groups with an event in flight (a set, so intake's check does not scan `busy`).
+    busy_groups: HashSet<String>,
     ungrouped: VecDeque<QueuedEvent>,
     turns: VecDeque<Turn>,
     queued: usize,
@@ -102,7 +112,7 @@ struct State {
 
 impl State {
     fn is_busy(&self, group: &str) -> bool {
-        self.busy.values().any(|g| g.as_deref() == Some(group))
+        self.busy_groups.contains(group)
     }
 
     fn take(&mut self) -> Option<Delivery> {
@@ -117,6 +127,9 @@ impl State {
         self.queued -= 1;
         self.next_id += 1;
         let id = self.next_id.to_string();
+        if let Some(group) = &group {
+            self.busy_groups.insert(group.clone());
+        }
         self.busy.insert(id.clone(), group);
         Some(Delivery { id, queued })
     }
@@ -187,6 +200,7 @@ impl MemoryQueue {
     fn finish(&self, id: &str) {
         let mut state = self.state();
         if let Some(Some(group)) = state.busy.remove(id) {
+            state.busy_groups.remove(&group);
             let has_more = state.groups.get(&group).is_some_and(|q| !q.is_empty());
             if has_more {
                 state.turns.push_back(Turn::Group(group));
@@ -222,6 +236,23 @@ impl EventQueue for MemoryQueue {
                 }
                 changed.await;
             }
+        })
+    }
+
+    fn pop_batch(&self, max: usize) -> BoxFuture<'_, Vec<Delivery>> {
+        Box::pin(async move {
+            let Some(first) = self.pop().await else {
+                return Vec::new();
+            };
+            let mut batch = vec![first];
+            let mut state = self.state();
+            while batch.len() < max {
+                match state.take() {
+                    Some(delivery) => batch.push(delivery),
+                    None => break,
+                }
+            }
+            batch
         })
     }
 
@@ -308,6 +339,32 @@ mod tests {
         }
         assert_eq!(seen, [1, 2, 3]);
         assert_eq!(q.depth(), 0);
+    }
+
+    #[tokio::test]
+    async fn pop_batch_takes_up_to_max_with_one_event_per_group() {
+        let q = std::sync::Arc::new(MemoryQueue::new(100));
+        let waiting = tokio::spawn({
+            let q = std::sync::Arc::clone(&q);
+            async move { q.pop_batch(10).await }
+        });
+        tokio::task::yield_now().await;
+        q.try_push(item(Some("a"), 1)).unwrap();
+        let first = waiting.await.unwrap();
+        assert_eq!(first.iter().map(n).collect::<Vec<_>>(), [1], "waits for one, then returns");
+        for (group, i) in [(Some("a"), 2), (Some("b"), 3), (None, 4), (Some("b"), 5), (None, 6), (Some("c"), 7)] {
+            q.try_push(item(group, i)).unwrap();
+        }
+        let batch = q.pop_batch(3).await;
+        assert_eq!(batch.iter().map(n).collect::<Vec<_>>(), [3, 4, 6], "a is busy; b once");
+        let batch = q.pop_batch(10).await;
+        assert_eq!(batch.iter().map(n).collect::<Vec<_>>(), [7], "b and a wait for their acks");
+        for d in first.iter().chain(&batch) {
+            q.ack(&d.id).await;
+        }
+        let batch = q.pop_batch(10).await;
+        assert_eq!(batch.iter().map(n).collect::<Vec<_>>(), [2]);
+        q.close();
     }
 
     #[tokio::test]

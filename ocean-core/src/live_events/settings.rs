@@ -31,6 +31,10 @@ pub struct LiveEventsOptions {
     pub admin_token: Option<Secret>,
     /// Seconds a 503 tells the sender to wait (`Retry-After`).
     pub retry_after_seconds: u32,
+    /// Most events a worker takes from the queue at once (`live_events.batch_size`, default
+    /// 500): their processors run concurrently and their entities share Port's bulk requests.
+    /// 1 processes events one by one.
+    pub batch_size: usize,
 }
 
 impl Default for LiveEventsOptions {
@@ -46,6 +50,7 @@ impl Default for LiveEventsOptions {
             dead_letter_file: None,
             admin_token: None,
             retry_after_seconds: 5,
+            batch_size: 500,
         }
     }
 }
@@ -56,6 +61,7 @@ impl LiveEventsOptions {
         Self {
             workers_per_path: settings.event_workers_count.max(1),
             queue_capacity: settings.live_events.queue_capacity.max(1),
+            batch_size: settings.live_events.batch_size.max(1),
             max_event_processing: settings.max_event_processing_seconds,
             shutdown_grace: settings.max_wait_seconds_before_shutdown,
             port_app_config_ttl: settings.port.port_app_config_cache_ttl,

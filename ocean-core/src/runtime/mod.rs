@@ -100,7 +100,8 @@ where
         Ok(application) => application,
         Err(error) => return config_failure(&info, &error),
     };
-    init_tracing(&application);
+    // Held to the end of `run`: dropping it flushes the log lines still buffered.
+    let _log_writer = init_tracing(&application);
     let settings = match OceanSettings::load(&sources, Some(info.name)) {
         Ok(settings) => settings,
         Err(error) => return config_failure(&info, &error),
@@ -177,8 +178,10 @@ fn config_failure(info: &IntegrationInfo, error: &ConfigError) -> ExitCode {
     ExitCode::from(EXIT_CONFIG)
 }
 
-/// Logs to stderr at the configured level; `RUST_LOG`, when set, decides instead.
-fn init_tracing(application: &ApplicationSettings) {
+/// Logs to stderr at the configured level; `RUST_LOG`, when set, decides instead. Lines are
+/// written by a dedicated thread, so logging never blocks the async runtime on stderr (unless
+/// 128k lines are waiting, when callers wait rather than lose lines); the guard flushes on drop.
+fn init_tracing(application: &ApplicationSettings) -> tracing_appender::non_blocking::WorkerGuard {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
@@ -190,11 +193,17 @@ fn init_tracing(application: &ApplicationSettings) {
         // The HTTP server's own start/stop lines are noise at INFO.
         EnvFilter::new(format!("{level},actix_server=warn"))
     });
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(128 * 1024)
+        .thread_name("ocean-log")
+        .finish(std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal())
         .try_init();
+    guard
 }
 
 /// Resolves on SIGINT or SIGTERM.

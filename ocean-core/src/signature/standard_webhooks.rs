@@ -144,6 +144,14 @@ impl StandardWebhooks {
         self.replay.forget(id);
     }
 
+    /// Forgets the id of a delivery by its headers (its `webhook-id`), e.g. from
+    /// `WebhookProcessor::not_accepted` when the event was verified but not queued.
+    pub fn forget_delivery<H: HeaderSource + ?Sized>(&self, headers: &H) {
+        if let Ok(id) = read_text(headers, Self::ID_HEADER, "a non-empty message id") {
+            self.replay.forget(id);
+        }
+    }
+
     fn check<'h, H: HeaderSource + ?Sized>(
         &self,
         headers: &'h H,

@@ -35,6 +35,7 @@ mod state;
 mod store;
 
 pub use faults::FaultConfig;
+pub use routes::STATS_PATH;
 pub use state::StateFile;
 pub use store::LocalEntity;
 

@@ -42,7 +42,29 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, body_limit: usize) {
     entities::configure(cfg);
     integrations::configure(cfg);
     webhooks::configure(cfg);
+    cfg.route(STATS_PATH, web::get().to(stats));
     cfg.default_service(web::to(unknown_route));
+}
+
+/// The local Port's own counters, outside Port's API (and so outside its auth): what a load
+/// test polls to know when every event reached Port, without listing every entity.
+pub const STATS_PATH: &str = "/_local/stats";
+
+async fn stats(shared: web::Data<Shared>) -> HttpResponse {
+    let store = shared.read();
+    let entities: serde_json::Map<String, serde_json::Value> = store
+        .blueprints
+        .keys()
+        .map(|bp| (bp.clone(), store.entity_count(bp).into()))
+        .collect();
+    let body = serde_json::json!({
+        "ok": true,
+        "entities": entities,
+        "totalEntities": store.total_entities(),
+        "writes": shared.writes.load(Ordering::Relaxed),
+    });
+    drop(store);
+    HttpResponse::Ok().json(body)
 }
 
 /// Turns body errors into Port's errors: 413 over the limit, 400 for JSON that does not parse.
