@@ -683,6 +683,61 @@ async fn a_full_queue_answers_503_with_retry_after() {
 // Processing.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_applies_together_keeps_order_per_entity_and_fails_event_by_event() {
+    let h = harness_with(
+        vec![repo_registration()],
+        LiveEventsOptions {
+            workers_per_path: 1,
+            ..options()
+        },
+        false,
+    )
+    .await;
+    // Queued before any worker runs, so the one worker takes them as one batch.
+    for id in ["r-b1", "r-b2", "r-b3"] {
+        assert_eq!(h.post(repo("batch", id)).await.0, 202);
+    }
+    let mut first = repo("batch", "r-same");
+    first["name"] = json!("first");
+    let mut second = repo("batch", "r-same");
+    second["name"] = json!("second");
+    assert_eq!(h.post(first).await.0, 202);
+    assert_eq!(h.post(second).await.0, 202);
+    let mut bad = repo("batch", "r-bad");
+    bad["state"] = json!(5); // `state` is a string property: Port rejects this entity only
+    assert_eq!(h.post(bad).await.0, 202);
+    assert_eq!(h.live.stats().queue_depth, 6);
+    h.live.start();
+    eventually("every event settled", || {
+        let stats = h.live.stats();
+        stats.processed + stats.dead_lettered == 6
+    })
+    .await;
+    let stats = h.live.stats();
+    assert_eq!((stats.processed, stats.dead_lettered), (5, 1));
+    for id in ["r-b1", "r-b2", "r-b3"] {
+        assert!(h.entity("service", id).is_some(), "{id} upserted");
+    }
+    assert_eq!(
+        h.entity("service", "r-same").unwrap().title.as_deref(),
+        Some("second"),
+        "two events of one entity in a batch are applied in arrival order"
+    );
+    assert!(h.entity("service", "r-bad").is_none());
+    let letters = h.live.dead_letters().list();
+    let letter = letters
+        .iter()
+        .find(|l| l.event.payload["id"] == "r-bad")
+        .expect("the rejected event is dead-lettered");
+    assert!(
+        letter.failures[0].error.contains("r-bad"),
+        "{:?}",
+        letter.failures
+    );
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_event_removes_only_entities_this_integration_owns() {
     let h = harness().await;
     let (status, _) = h.post(repo("delete", "r-mine")).await;

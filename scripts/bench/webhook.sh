@@ -127,7 +127,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
   wrkjson=$(run_wrk "http://127.0.0.1:$APP_PORT/integration/webhook" "$OUT/r$rep.rust.wrk.txt")
   t1=$(date +%s.%N)
   during=$(( $(persons) - base ))
-  accepted=$(( $(metric ocean_live_events_accepted) - 1 ))
+  accepted=$(( $(metric live_events_accepted_total) - 1 ))
   t_done=""
   while :; do
     now=$(date +%s.%N)
@@ -136,7 +136,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
     sleep 0.01
   done
   in_port=$(( $(persons) - base ))
-  dead=$(metric ocean_live_events_dead_lettered)
+  dead=$(metric live_events_dead_lettered_total)
   hwm_kb=$(proc_kb "$app_pid" VmHWM)
   app_cpu=$(cpu_s "$app_pid")
   port_cpu=$(cpu_s "$port_pid")

@@ -93,7 +93,12 @@ fn rounds(plans: Vec<ApplyPlan>) -> Vec<Vec<(usize, ApplyPlan)>> {
     let mut last_round: HashMap<(String, String), usize> = HashMap::new();
     let mut rounds: Vec<Vec<(usize, ApplyPlan)>> = Vec::new();
     for (index, plan) in plans.into_iter().enumerate() {
-        let keys: Vec<(String, String)> = plan.upserts.iter().chain(&plan.deletions).map(key).collect();
+        let keys: Vec<(String, String)> = plan
+            .upserts
+            .iter()
+            .chain(&plan.deletions)
+            .map(key)
+            .collect();
         let round = keys
             .iter()
             .filter_map(|k| last_round.get(k).map(|r| r + 1))
@@ -198,7 +203,11 @@ impl LiveApplier {
     /// earlier event's write never lands after a later one's; within a round every plan's
     /// upserts share the bulk requests, then their deletions share the ownership searches and
     /// bulk deletes.
-    pub async fn apply_many(&self, config: &PortAppConfig, plans: Vec<ApplyPlan>) -> Vec<ApplyReport> {
+    pub async fn apply_many(
+        &self,
+        config: &PortAppConfig,
+        plans: Vec<ApplyPlan>,
+    ) -> Vec<ApplyReport> {
         let event = Some(EventInfo {
             event_type: "live_event".into(),
             resync_id: None,
@@ -250,9 +259,20 @@ impl LiveApplier {
         let deleted: usize = reports.iter().map(|r| r.deleted).sum();
         let failures: usize = reports.iter().map(|r| r.failures.len()).sum();
         if failures > 0 {
-            tracing::warn!(events = reports.len(), upserted, deleted, failures, "live-event results applied with failures");
+            tracing::warn!(
+                events = reports.len(),
+                upserted,
+                deleted,
+                failures,
+                "live-event results applied with failures"
+            );
         } else {
-            tracing::debug!(events = reports.len(), upserted, deleted, "live-event results applied");
+            tracing::debug!(
+                events = reports.len(),
+                upserted,
+                deleted,
+                "live-event results applied"
+            );
         }
         reports
     }
@@ -316,7 +336,8 @@ impl LiveApplier {
                 .delete_entities_bulk(&blueprint, &identifiers, options)
                 .await;
             for identifier in &outcome.deleted {
-                if let Some(report) = owner(&blueprint, identifier).and_then(|o| reports.get_mut(o)) {
+                if let Some(report) = owner(&blueprint, identifier).and_then(|o| reports.get_mut(o))
+                {
                     report.deleted += 1;
                 }
             }
@@ -327,7 +348,9 @@ impl LiveApplier {
                     failure.reason
                 );
                 for identifier in &failure.identifiers {
-                    if let Some(report) = owner(&blueprint, identifier).and_then(|o| reports.get_mut(o)) {
+                    if let Some(report) =
+                        owner(&blueprint, identifier).and_then(|o| reports.get_mut(o))
+                    {
                         report.failures.push(message.clone());
                     }
                 }
@@ -582,6 +605,42 @@ resources:
         );
         assert_eq!(ids(&plan.upserts), ["a", "b"]);
         assert_eq!(plan.upserts[0].properties.as_ref().unwrap()["repo"], "r");
+    }
+
+    fn entity(id: &str) -> Entity {
+        serde_json::from_value(json!({"identifier": id, "blueprint": "service"})).unwrap()
+    }
+
+    fn plan(upserts: &[&str], deletions: &[&str]) -> ApplyPlan {
+        ApplyPlan {
+            upserts: upserts.iter().map(|id| entity(id)).collect(),
+            deletions: deletions.iter().map(|id| entity(id)).collect(),
+        }
+    }
+
+    #[test]
+    fn plans_touching_the_same_entity_go_to_later_rounds_in_order() {
+        let plans = vec![
+            plan(&["a"], &[]),
+            plan(&["b"], &[]),
+            plan(&[], &["a"]),
+            plan(&["c"], &[]),
+            plan(&["a", "d"], &[]),
+            plan(&["d"], &[]),
+        ];
+        let rounds: Vec<Vec<usize>> = rounds(plans)
+            .into_iter()
+            .map(|round| round.into_iter().map(|(index, _)| index).collect())
+            .collect();
+        assert_eq!(rounds, [vec![0, 1, 3], vec![2], vec![4], vec![5]]);
+    }
+
+    #[test]
+    fn plans_on_distinct_entities_share_one_round() {
+        let plans = (0..50).map(|i| plan(&[&format!("e{i}")], &[])).collect();
+        let rounds = rounds(plans);
+        assert_eq!(rounds.len(), 1);
+        assert_eq!(rounds[0].len(), 50);
     }
 
     #[test]

@@ -601,7 +601,8 @@ async fn run_worker(inner: Arc<Inner>, path: String, worker: usize) -> usize {
         if batch.is_empty() {
             break;
         }
-        let span = tracing::debug_span!("live_events_batch", path = %path, worker, events = batch.len());
+        let span =
+            tracing::debug_span!("live_events_batch", path = %path, worker, events = batch.len());
         let finished = tokio::select! {
             biased;
             () = inner.hard_stop.cancelled() => false,
@@ -610,7 +611,10 @@ async fn run_worker(inner: Arc<Inner>, path: String, worker: usize) -> usize {
         if !finished {
             for delivery in &batch {
                 abandoned += 1;
-                inner.abandon(state, &delivery.queued).instrument(span.clone()).await;
+                inner
+                    .abandon(state, &delivery.queued)
+                    .instrument(span.clone())
+                    .await;
             }
         }
         for delivery in &batch {
@@ -705,7 +709,8 @@ impl Inner {
                     }
                 }
                 Err(e) => {
-                    for (failures, _) in failures.iter_mut().zip(&has_results).filter(|(_, r)| **r) {
+                    for (failures, _) in failures.iter_mut().zip(&has_results).filter(|(_, r)| **r)
+                    {
                         failures.push(DeadLetterFailure {
                             processor: None,
                             kind: None,
@@ -894,7 +899,10 @@ mod tests {
     fn the_throttle_lets_one_line_through_per_second() {
         let throttle = Throttle::default();
         assert!(throttle.ready());
-        assert!(!throttle.ready(), "a second line in the same second is held back");
+        assert!(
+            !throttle.ready(),
+            "a second line in the same second is held back"
+        );
         throttle.last_second.store(0, Ordering::Relaxed);
         assert!(throttle.ready(), "a new second lets one through again");
     }

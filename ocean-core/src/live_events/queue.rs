@@ -351,14 +351,33 @@ mod tests {
         tokio::task::yield_now().await;
         q.try_push(item(Some("a"), 1)).unwrap();
         let first = waiting.await.unwrap();
-        assert_eq!(first.iter().map(n).collect::<Vec<_>>(), [1], "waits for one, then returns");
-        for (group, i) in [(Some("a"), 2), (Some("b"), 3), (None, 4), (Some("b"), 5), (None, 6), (Some("c"), 7)] {
+        assert_eq!(
+            first.iter().map(n).collect::<Vec<_>>(),
+            [1],
+            "waits for one, then returns"
+        );
+        for (group, i) in [
+            (Some("a"), 2),
+            (Some("b"), 3),
+            (None, 4),
+            (Some("b"), 5),
+            (None, 6),
+            (Some("c"), 7),
+        ] {
             q.try_push(item(group, i)).unwrap();
         }
         let batch = q.pop_batch(3).await;
-        assert_eq!(batch.iter().map(n).collect::<Vec<_>>(), [3, 4, 6], "a is busy; b once");
+        assert_eq!(
+            batch.iter().map(n).collect::<Vec<_>>(),
+            [3, 4, 6],
+            "a is busy; b once"
+        );
         let batch = q.pop_batch(10).await;
-        assert_eq!(batch.iter().map(n).collect::<Vec<_>>(), [7], "b and a wait for their acks");
+        assert_eq!(
+            batch.iter().map(n).collect::<Vec<_>>(),
+            [7],
+            "b and a wait for their acks"
+        );
         for d in first.iter().chain(&batch) {
             q.ack(&d.id).await;
         }
