@@ -9,8 +9,8 @@ use bytes::Bytes;
 use chrono::Utc;
 use ocean::config::Secret;
 use ocean::live_events::{
-    DynWebhookProcessor, FixedPortAppConfig, IntakeOutcome, LiveEvents, LiveEventsOptions,
-    Payload, ProcessorRetryPolicy, WebhookEvent, WebhookEventRawResults, WebhookProcessor,
+    DynWebhookProcessor, FixedPortAppConfig, IntakeOutcome, LiveEvents, LiveEventsOptions, Payload,
+    ProcessorRetryPolicy, WebhookEvent, WebhookEventRawResults, WebhookProcessor,
     WebhookProcessorRegistration,
 };
 use ocean::mapping::{PortAppConfig, ResourceConfig};
@@ -65,8 +65,7 @@ struct Record {
 }
 
 static LOG: LazyLock<Mutex<HashMap<String, Vec<Record>>>> = LazyLock::new(Default::default);
-static SEEN: LazyLock<Mutex<HashMap<String, Vec<WebhookEvent>>>> =
-    LazyLock::new(Default::default);
+static SEEN: LazyLock<Mutex<HashMap<String, Vec<WebhookEvent>>>> = LazyLock::new(Default::default);
 
 fn test_of(payload: &Value) -> String {
     payload["test"].as_str().unwrap_or_default().to_owned()
@@ -143,7 +142,9 @@ impl WebhookProcessor for Recorder {
             return Err(Error::retryable(Error::msg("the third party is flaky")));
         }
         if payload["fail_first_per_resource"] == true && attempts_for(payload, selector) == 1 {
-            return Err(Error::retryable(Error::msg("first call per resource fails")));
+            return Err(Error::retryable(Error::msg(
+                "first call per resource fails",
+            )));
         }
         Ok(WebhookEventRawResults::updated(vec![
             json!({"id": payload["id"], "name": payload["name"]}),
@@ -269,9 +270,10 @@ async fn harness(
         Datasource::exporter("test", "1.0.0", "acceptance"),
     ))
     .unwrap();
-    let blueprint: Blueprint =
-        serde_json::from_value(json!({"identifier": "service", "title": "Service", "schema": {"properties": {}}}))
-            .unwrap();
+    let blueprint: Blueprint = serde_json::from_value(
+        json!({"identifier": "service", "title": "Service", "schema": {"properties": {}}}),
+    )
+    .unwrap();
     client.create_blueprint(&blueprint).await.unwrap();
     let configs = Arc::new(FixedPortAppConfig::new(
         PortAppConfig::parse(mapping).unwrap(),
@@ -395,7 +397,10 @@ async fn retry_state_is_kept_per_resource_not_on_the_shared_processor() {
     event["fail_first_per_resource"] = json!(true);
     accepted(&h.receive(&event).await);
     h.settled(1).await;
-    assert!(h.live.dead_letters().is_empty(), "no resource ran out of retries");
+    assert!(
+        h.live.dead_letters().is_empty(),
+        "no resource ran out of retries"
+    );
     assert!(h.has_entity("r-per-resource"));
     assert!(h.has_entity("r-per-resource-copy"));
     assert_eq!(attempts_for(&event, "true"), 2);
@@ -433,7 +438,10 @@ async fn an_event_no_processor_wants_is_ignored_and_nothing_is_queued() {
     let outcome = h.receive(&repo("unwanted", "r-unwanted")).await;
     assert_eq!(outcome, IntakeOutcome::Ignored);
     let stats = h.live.stats();
-    assert_eq!((stats.ignored, stats.accepted, stats.queue_depth), (1, 0, 0));
+    assert_eq!(
+        (stats.ignored, stats.accepted, stats.queue_depth),
+        (1, 0, 0)
+    );
     assert_eq!(whats("unwanted"), ["declines_should"]);
     assert!(!h.has_entity("r-unwanted"));
     h.stop().await;
@@ -449,7 +457,11 @@ async fn only_the_processors_that_want_the_event_run() {
     let log = whats("one-of-two");
     assert_eq!(count("one-of-two", "handle"), 1);
     assert_eq!(count("one-of-two", "declines_should"), 1);
-    for hook in ["declines_authenticate", "declines_validate", "declines_handle"] {
+    for hook in [
+        "declines_authenticate",
+        "declines_validate",
+        "declines_handle",
+    ] {
         assert!(!log.contains(&hook), "{hook} ran: {log:?}");
     }
     assert!(h.has_entity("r-one-of-two"));
@@ -482,7 +494,11 @@ async fn registering_a_processor_creates_its_path_with_an_in_memory_queue() {
     assert_eq!(processors[0].registration.name, "Recorder");
     assert_eq!(h.live.stats().queue_depth, 0);
     accepted(&h.receive(&repo("registered", "r-registered")).await);
-    assert_eq!(h.live.stats().queue_depth, 1, "queued, waiting for a worker");
+    assert_eq!(
+        h.live.stats().queue_depth,
+        1,
+        "queued, waiting for a worker"
+    );
     h.stop().await;
 }
 
@@ -566,7 +582,10 @@ async fn with_max_retries_one_a_failing_handler_is_called_twice_then_dead_letter
     let letters = h.live.dead_letters().list();
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].failures[0].attempts, 2);
-    assert_eq!(letters[0].failures[0].processor.as_deref(), Some("Recorder"));
+    assert_eq!(
+        letters[0].failures[0].processor.as_deref(),
+        Some("Recorder")
+    );
     assert!(!h.has_entity("r-max-one"));
     h.stop().await;
 }

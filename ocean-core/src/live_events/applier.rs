@@ -607,11 +607,15 @@ resources:
             &[
                 (
                     0,
-                    WebhookEventRawResults::updated(vec![json!({"id": "repo-one", "state": "open"})]),
+                    WebhookEventRawResults::updated(vec![
+                        json!({"id": "repo-one", "state": "open"}),
+                    ]),
                 ),
                 (
                     0,
-                    WebhookEventRawResults::updated(vec![json!({"id": "repo-two", "state": "open"})]),
+                    WebhookEventRawResults::updated(vec![
+                        json!({"id": "repo-two", "state": "open"}),
+                    ]),
                 ),
             ],
         );

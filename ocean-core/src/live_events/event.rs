@@ -212,9 +212,15 @@ mod tests {
         let event = sample();
         assert_eq!(event.trace_id(), "trace-1");
         assert_eq!(event.path(), "/webhook");
-        assert_eq!(event.payload(), &serde_json::json!({"action": "opened", "n": 1}));
+        assert_eq!(
+            event.payload(),
+            &serde_json::json!({"action": "opened", "n": 1})
+        );
         assert_eq!(event.header("X-HUB-SIGNATURE-256"), Some("sha256=abc"));
-        assert_eq!(event.received_at().to_rfc3339(), "2024-05-01T12:30:00+00:00");
+        assert_eq!(
+            event.received_at().to_rfc3339(),
+            "2024-05-01T12:30:00+00:00"
+        );
     }
 
     // Reference §4.1 case 3 and §4.2 case 12. The event is immutable, so a clone may share
@@ -239,7 +245,10 @@ mod tests {
         assert_eq!(event.raw_body(), raw);
         assert_eq!(event.raw_body(), event.raw_body());
         assert_eq!(
-            event.headers().get("x-hub-signature-256").map(String::as_str),
+            event
+                .headers()
+                .get("x-hub-signature-256")
+                .map(String::as_str),
             Some("sha256=abc")
         );
     }

@@ -280,15 +280,26 @@ mod tests {
         );
         let ctx = Context::new((), reqwest::Client::new());
         let results = WebhookEventRawResults::default();
-        WebhookProcessor::before_processing(&Echo, &event, &ctx).await.unwrap();
-        WebhookProcessor::after_processing(&Echo, &event, &results, &ctx).await.unwrap();
+        WebhookProcessor::before_processing(&Echo, &event, &ctx)
+            .await
+            .unwrap();
+        WebhookProcessor::after_processing(&Echo, &event, &results, &ctx)
+            .await
+            .unwrap();
         WebhookProcessor::cancel(&Echo, &event).await;
 
         let chained = Chained::default();
-        WebhookProcessor::before_processing(&chained, &event, &ctx).await.unwrap();
-        WebhookProcessor::after_processing(&chained, &event, &results, &ctx).await.unwrap();
+        WebhookProcessor::before_processing(&chained, &event, &ctx)
+            .await
+            .unwrap();
+        WebhookProcessor::after_processing(&chained, &event, &results, &ctx)
+            .await
+            .unwrap();
         WebhookProcessor::cancel(&chained, &event).await;
-        assert_eq!(*chained.calls.lock().unwrap(), ["before", "after", "cancel"]);
+        assert_eq!(
+            *chained.calls.lock().unwrap(),
+            ["before", "after", "cancel"]
+        );
     }
 
     // Reference §4.3 case 16, in our numbering: Ocean's `retry_count` 0, 1 and 10 are our
@@ -297,8 +308,17 @@ mod tests {
     #[test]
     fn the_default_retry_delay_follows_the_policy() {
         let policy = ProcessorRetryPolicy::default();
-        assert_eq!(WebhookProcessor::calculate_retry_delay(&Echo, 1, &policy), Duration::from_secs(1));
-        assert_eq!(WebhookProcessor::calculate_retry_delay(&Echo, 2, &policy), Duration::from_secs(2));
-        assert_eq!(WebhookProcessor::calculate_retry_delay(&Echo, 11, &policy), Duration::from_secs(30));
+        assert_eq!(
+            WebhookProcessor::calculate_retry_delay(&Echo, 1, &policy),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            WebhookProcessor::calculate_retry_delay(&Echo, 2, &policy),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            WebhookProcessor::calculate_retry_delay(&Echo, 11, &policy),
+            Duration::from_secs(30)
+        );
     }
 }

@@ -600,7 +600,9 @@ mod tests {
         q.try_push(item(None, 1)).unwrap();
         q.try_push(item(None, 2)).unwrap();
         let first = q.try_pop().unwrap();
-        let second = q.try_pop().expect("the second ungrouped event is not held back");
+        let second = q
+            .try_pop()
+            .expect("the second ungrouped event is not held back");
         assert_eq!((n(&first), n(&second)), (1, 2));
         q.ack(&first.id).await;
         q.ack(&second.id).await;
@@ -656,7 +658,11 @@ mod tests {
         }
         q.close();
         let log = run_workers(Arc::clone(&q), 4).await;
-        let mut done: Vec<u64> = log.iter().filter(|(w, _)| *w == "end").map(|(_, v)| *v).collect();
+        let mut done: Vec<u64> = log
+            .iter()
+            .filter(|(w, _)| *w == "end")
+            .map(|(_, v)| *v)
+            .collect();
         done.sort_unstable();
         assert_eq!(done, [1, 2, 3, 4]);
         assert_nothing_left(&q);
@@ -667,7 +673,14 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_shared_group_stays_sequential_among_singletons() {
         let q = Arc::new(MemoryQueue::new(10));
-        for (g, i) in [("same", 1), ("x", 10), ("same", 2), ("y", 20), ("same", 3), ("z", 30)] {
+        for (g, i) in [
+            ("same", 1),
+            ("x", 10),
+            ("same", 2),
+            ("y", 20),
+            ("same", 3),
+            ("z", 30),
+        ] {
             q.try_push(item(Some(g), i)).unwrap();
         }
         q.close();
@@ -676,7 +689,14 @@ mod tests {
         let same: Vec<(&str, u64)> = log.iter().copied().filter(|(_, v)| *v < 10).collect();
         assert_eq!(
             same,
-            [("start", 1), ("end", 1), ("start", 2), ("end", 2), ("start", 3), ("end", 3)]
+            [
+                ("start", 1),
+                ("end", 1),
+                ("start", 2),
+                ("end", 2),
+                ("start", 3),
+                ("end", 3)
+            ]
         );
         assert_nothing_left(&q);
     }
@@ -692,7 +712,11 @@ mod tests {
         }
         q.close();
         let log = run_workers(Arc::clone(&q), 10).await;
-        let mut done: Vec<u64> = log.iter().filter(|(w, _)| *w == "end").map(|(_, v)| *v).collect();
+        let mut done: Vec<u64> = log
+            .iter()
+            .filter(|(w, _)| *w == "end")
+            .map(|(_, v)| *v)
+            .collect();
         done.sort_unstable();
         assert_eq!(done, (0..20).collect::<Vec<_>>());
         assert_eq!(q.depth(), 0);
@@ -715,7 +739,11 @@ mod tests {
             others.push(n(&d));
             q.ack(&d.id).await;
         }
-        assert_eq!(others, [3, 4, 5], "other groups run; the hung group's next event waits");
+        assert_eq!(
+            others,
+            [3, 4, 5],
+            "other groups run; the hung group's next event waits"
+        );
         q.ack(&hung.id).await;
         let next = q.try_pop().unwrap();
         assert_eq!(n(&next), 2, "released by the ack, never by a timeout");
