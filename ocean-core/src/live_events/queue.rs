@@ -581,8 +581,7 @@ mod tests {
         for h in handles {
             h.await.unwrap();
         }
-        let log = log.lock().unwrap().clone();
-        log
+        log.lock().unwrap().clone()
     }
 
     fn assert_nothing_left(q: &MemoryQueue) {
