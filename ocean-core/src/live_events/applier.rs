@@ -655,4 +655,87 @@ resources:
         );
         assert_eq!(plan, ApplyPlan::default());
     }
+
+    // Reference §4.4 case 41: the results of every processor that handled an event make one
+    // plan, so they reach Port in one bulk upsert rather than one per processor.
+    #[test]
+    fn results_of_two_processors_make_one_plan() {
+        let c = compiled(OPEN_ONLY);
+        let plan = plan_results(
+            &c,
+            &[
+                (
+                    0,
+                    WebhookEventRawResults::updated(vec![
+                        json!({"id": "repo-one", "state": "open"}),
+                    ]),
+                ),
+                (
+                    0,
+                    WebhookEventRawResults::updated(vec![
+                        json!({"id": "repo-two", "state": "open"}),
+                    ]),
+                ),
+            ],
+        );
+        assert_eq!(ids(&plan.upserts), ["repo-one", "repo-two"]);
+        assert!(plan.deletions.is_empty());
+    }
+
+    // Reference §4.7 case 76: a result with both updated and deleted items plans both the
+    // upserts and the deletions.
+    #[test]
+    fn a_result_with_updates_and_deletions_plans_both() {
+        let c = compiled(OPEN_ONLY);
+        let plan = plan_results(
+            &c,
+            &[(
+                0,
+                WebhookEventRawResults {
+                    updated_raw_results: vec![json!({"id": "kept", "state": "open"})],
+                    deleted_raw_results: vec![json!({"id": "gone", "state": "open"})],
+                },
+            )],
+        );
+        assert_eq!(ids(&plan.upserts), ["kept"]);
+        assert_eq!(ids(&plan.deletions), ["gone"]);
+    }
+
+    // Reference §4.7 cases 72 and 73: with `itemsToParse` each array element becomes an item
+    // (under `item`), the parsed array is dropped from the copies, other fields are kept, and
+    // entities come out in the order of the raw items and their elements.
+    #[test]
+    fn items_to_parse_drops_the_parsed_array_and_keeps_the_order() {
+        let c = compiled(
+            r#"
+resources:
+  - kind: file
+    selector: {query: "true"}
+    port:
+      itemsToParse: .file.content
+      entity:
+        mappings:
+          identifier: .item.name
+          blueprint: '"service"'
+          properties: {repo: .repo, content: .file.content}
+"#,
+        );
+        let plan = plan_results(
+            &c,
+            &[(
+                0,
+                WebhookEventRawResults::updated(vec![
+                    json!({"repo": "r1", "file": {"content": [{"name": "svc-one"}]}}),
+                    json!({"repo": "r2", "file": {"content": [{"name": "svc-two"}, {"name": "svc-three"}]}}),
+                ]),
+            )],
+        );
+        assert_eq!(ids(&plan.upserts), ["svc-one", "svc-two", "svc-three"]);
+        let props = plan.upserts[1].properties.as_ref().unwrap();
+        assert_eq!(props["repo"], "r2");
+        assert!(
+            props.get("content").is_none_or(Value::is_null),
+            "the parsed array is not kept in each copy: {props:?}"
+        );
+    }
 }

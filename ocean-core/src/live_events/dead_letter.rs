@@ -400,4 +400,25 @@ mod tests {
         });
         assert_eq!(l.replay_processors(), ["A", "B"]);
     }
+
+    // Reference §4.2 case 10 (`from_dict` parses the given `created_at`): a stored event gives
+    // back the arrival time it was stored with, through its JSON form.
+    #[test]
+    fn a_stored_event_gives_back_its_arrival_time() {
+        let stored = letter("1").event;
+        let json = serde_json::to_value(&stored).unwrap();
+        let back: StoredEvent = serde_json::from_value(json).unwrap();
+        assert_eq!(back.to_event().received_at(), stored.received_at);
+    }
+
+    // Reference §4.2 case 11. Ocean's `from_dict` takes "now" when `created_at` is missing; a
+    // stored event without its arrival time is refused instead, so a replay never pretends an
+    // old event just arrived.
+    #[test]
+    fn a_stored_event_without_its_arrival_time_is_refused() {
+        let mut json = serde_json::to_value(letter("1").event).unwrap();
+        json.as_object_mut().unwrap().remove("receivedAt");
+        let error = serde_json::from_value::<StoredEvent>(json).unwrap_err();
+        assert!(error.to_string().contains("receivedAt"), "{error}");
+    }
 }

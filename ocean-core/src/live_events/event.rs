@@ -192,4 +192,64 @@ mod tests {
             assert!(!is_credential_header(name), "{name}");
         }
     }
+
+    fn sample() -> WebhookEvent {
+        WebhookEvent::new(
+            "trace-1",
+            "/webhook",
+            serde_json::json!({"action": "opened", "n": 1}),
+            [("X-Hub-Signature-256".to_owned(), "sha256=abc".to_owned())],
+            Bytes::from_static(b"{\"action\": \"opened\", \"n\": 1}"),
+            DateTime::parse_from_rfc3339("2024-05-01T12:30:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        )
+    }
+
+    // Reference §4.1 case 2 (`from_dict` copies the given fields).
+    #[test]
+    fn new_keeps_every_field_it_is_given() {
+        let event = sample();
+        assert_eq!(event.trace_id(), "trace-1");
+        assert_eq!(event.path(), "/webhook");
+        assert_eq!(
+            event.payload(),
+            &serde_json::json!({"action": "opened", "n": 1})
+        );
+        assert_eq!(event.header("X-HUB-SIGNATURE-256"), Some("sha256=abc"));
+        assert_eq!(
+            event.received_at().to_rfc3339(),
+            "2024-05-01T12:30:00+00:00"
+        );
+    }
+
+    // Reference §4.1 case 3 and §4.2 case 12. The event is immutable, so a clone may share
+    // it: it has the same trace id, payload, headers, raw body and arrival time.
+    #[test]
+    fn a_clone_has_the_same_fields_and_arrival_time() {
+        let event = sample();
+        let clone = event.clone();
+        assert_eq!(clone.trace_id(), event.trace_id());
+        assert_eq!(clone.payload(), event.payload());
+        assert_eq!(clone.headers(), event.headers());
+        assert_eq!(clone.raw_body(), event.raw_body());
+        assert_eq!(clone.received_at(), event.received_at());
+    }
+
+    // Reference §4.1 cases 6, 7 and 8 (`WebhookRequestAdapter`): the raw body is exactly the
+    // bytes received, every time it is read, next to the headers a signature check needs.
+    #[test]
+    fn the_raw_body_is_the_exact_bytes_on_every_read() {
+        let raw: &[u8] = b"{\"action\": \"opened\", \"n\": 1}";
+        let event = sample();
+        assert_eq!(event.raw_body(), raw);
+        assert_eq!(event.raw_body(), event.raw_body());
+        assert_eq!(
+            event
+                .headers()
+                .get("x-hub-signature-256")
+                .map(String::as_str),
+            Some("sha256=abc")
+        );
+    }
 }

@@ -222,4 +222,103 @@ mod tests {
         };
         assert_eq!(fast.delay(3), Duration::from_millis(90));
     }
+
+    // Reference §4.3 case 18: the default `before_processing`, `after_processing` and `cancel`
+    // can be called and do nothing; an override that also runs the defaults works.
+    #[tokio::test]
+    async fn default_hooks_succeed_and_overrides_can_chain_to_them() {
+        #[derive(Default)]
+        struct Chained {
+            calls: std::sync::Mutex<Vec<&'static str>>,
+        }
+        impl WebhookProcessor for Chained {
+            async fn should_process_event(&self, _event: &WebhookEvent) -> bool {
+                true
+            }
+            async fn authenticate(&self, _event: &WebhookEvent) -> Result<bool> {
+                Ok(true)
+            }
+            async fn validate_payload(&self, _payload: &Payload) -> Result<bool> {
+                Ok(true)
+            }
+            async fn handle_event(
+                &self,
+                _payload: &Payload,
+                _resource: &ResourceConfig,
+                _ctx: &Context,
+            ) -> Result<WebhookEventRawResults> {
+                Ok(WebhookEventRawResults::default())
+            }
+            async fn before_processing(&self, event: &WebhookEvent, ctx: &Context) -> Result<()> {
+                WebhookProcessor::before_processing(&Echo, event, ctx).await?;
+                self.calls.lock().unwrap().push("before");
+                Ok(())
+            }
+            async fn after_processing(
+                &self,
+                event: &WebhookEvent,
+                results: &WebhookEventRawResults,
+                ctx: &Context,
+            ) -> Result<()> {
+                WebhookProcessor::after_processing(&Echo, event, results, ctx).await?;
+                self.calls.lock().unwrap().push("after");
+                Ok(())
+            }
+            async fn cancel(&self, event: &WebhookEvent) {
+                WebhookProcessor::cancel(&Echo, event).await;
+                self.calls.lock().unwrap().push("cancel");
+            }
+        }
+
+        let event = WebhookEvent::new(
+            "t1",
+            "/webhook",
+            serde_json::json!({}),
+            [],
+            bytes::Bytes::new(),
+            chrono::Utc::now(),
+        );
+        let ctx = Context::new((), reqwest::Client::new());
+        let results = WebhookEventRawResults::default();
+        WebhookProcessor::before_processing(&Echo, &event, &ctx)
+            .await
+            .unwrap();
+        WebhookProcessor::after_processing(&Echo, &event, &results, &ctx)
+            .await
+            .unwrap();
+        WebhookProcessor::cancel(&Echo, &event).await;
+
+        let chained = Chained::default();
+        WebhookProcessor::before_processing(&chained, &event, &ctx)
+            .await
+            .unwrap();
+        WebhookProcessor::after_processing(&chained, &event, &results, &ctx)
+            .await
+            .unwrap();
+        WebhookProcessor::cancel(&chained, &event).await;
+        assert_eq!(
+            *chained.calls.lock().unwrap(),
+            ["before", "after", "cancel"]
+        );
+    }
+
+    // Reference §4.3 case 16, in our numbering: Ocean's `retry_count` 0, 1 and 10 are our
+    // retries 1, 2 and 11 (1-based), giving 1 s, 2 s and the 30 s cap through the default
+    // `calculate_retry_delay`.
+    #[test]
+    fn the_default_retry_delay_follows_the_policy() {
+        let policy = ProcessorRetryPolicy::default();
+        assert_eq!(
+            WebhookProcessor::calculate_retry_delay(&Echo, 1, &policy),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            WebhookProcessor::calculate_retry_delay(&Echo, 2, &policy),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            WebhookProcessor::calculate_retry_delay(&Echo, 11, &policy),
+            Duration::from_secs(30)
+        );
+    }
 }

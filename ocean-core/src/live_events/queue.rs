@@ -577,4 +577,195 @@ mod tests {
         assert_eq!(drained, [2, 3]);
         assert_eq!(q.depth(), 1);
     }
+
+    /// Runs `workers` workers until the (closed) queue is drained; each logs when it starts
+    /// and ends an event. Returns the log.
+    async fn run_workers(q: Arc<MemoryQueue>, workers: usize) -> Vec<(&'static str, u64)> {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let q = Arc::clone(&q);
+                let log = Arc::clone(&log);
+                tokio::spawn(async move {
+                    while let Some(d) = q.pop().await {
+                        let v = n(&d);
+                        log.lock().unwrap().push(("start", v));
+                        tokio::task::yield_now().await;
+                        log.lock().unwrap().push(("end", v));
+                        q.ack(&d.id).await;
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.await.unwrap();
+        }
+        log.lock().unwrap().clone()
+    }
+
+    fn assert_nothing_left(q: &MemoryQueue) {
+        let state = q.state();
+        assert!(state.groups.is_empty() && state.busy.is_empty() && state.busy_groups.is_empty());
+        assert_eq!(state.queued, 0);
+    }
+
+    // Reference §4.6 case 53. Ocean puts every event without a group into one shared group
+    // (`None`), serialising them; events without a group have no ordering constraint here and
+    // are all deliverable at once.
+    #[tokio::test]
+    async fn ungrouped_events_do_not_wait_for_each_other() {
+        let q = MemoryQueue::new(10);
+        q.try_push(item(None, 1)).unwrap();
+        q.try_push(item(None, 2)).unwrap();
+        let first = q.try_pop().unwrap();
+        let second = q
+            .try_pop()
+            .expect("the second ungrouped event is not held back");
+        assert_eq!((n(&first), n(&second)), (1, 2));
+        q.ack(&first.id).await;
+        q.ack(&second.id).await;
+        assert_eq!(q.depth(), 0);
+    }
+
+    // Reference §4.6 cases 56 and 65: five events of one group, each popped and acked in turn,
+    // come out in exactly the order they were pushed.
+    #[tokio::test]
+    async fn one_group_is_delivered_in_push_order() {
+        let q = MemoryQueue::new(10);
+        for i in 1..=5 {
+            q.try_push(item(Some("a"), i)).unwrap();
+        }
+        let mut seen = vec![];
+        for _ in 0..5 {
+            let d = q.try_pop().unwrap();
+            assert!(q.try_pop().is_none(), "one event of the group at a time");
+            seen.push(n(&d));
+            q.ack(&d.id).await;
+        }
+        assert_eq!(seen, [1, 2, 3, 4, 5]);
+        assert_nothing_left(&q);
+    }
+
+    // Reference §4.6 case 57: while its event is in flight the group is busy (and keeps what
+    // waits behind it); after the last ack no state of the group is left.
+    #[tokio::test]
+    async fn group_state_is_kept_while_busy_and_removed_after_the_last_ack() {
+        let q = MemoryQueue::new(10);
+        q.try_push(item(Some("a"), 1)).unwrap();
+        q.try_push(item(Some("a"), 2)).unwrap();
+        let first = q.try_pop().unwrap();
+        {
+            let state = q.state();
+            assert!(state.is_busy("a"));
+            assert_eq!(state.groups.get("a").map(VecDeque::len), Some(1));
+        }
+        q.ack(&first.id).await;
+        let second = q.try_pop().unwrap();
+        assert!(q.state().is_busy("a"));
+        q.ack(&second.id).await;
+        assert_nothing_left(&q);
+    }
+
+    // Reference §4.6 case 60: four workers, four groups: every event is processed and no group
+    // is left busy.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn four_workers_process_four_groups_and_leave_nothing_busy() {
+        let q = Arc::new(MemoryQueue::new(10));
+        for (g, i) in [("a", 1), ("b", 2), ("c", 3), ("d", 4)] {
+            q.try_push(item(Some(g), i)).unwrap();
+        }
+        q.close();
+        let log = run_workers(Arc::clone(&q), 4).await;
+        let mut done: Vec<u64> = log
+            .iter()
+            .filter(|(w, _)| *w == "end")
+            .map(|(_, v)| *v)
+            .collect();
+        done.sort_unstable();
+        assert_eq!(done, [1, 2, 3, 4]);
+        assert_nothing_left(&q);
+    }
+
+    // Reference §4.6 case 62: six workers on three events of one group plus three singletons:
+    // all six are processed and the shared group's events run strictly one after another.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_shared_group_stays_sequential_among_singletons() {
+        let q = Arc::new(MemoryQueue::new(10));
+        for (g, i) in [
+            ("same", 1),
+            ("x", 10),
+            ("same", 2),
+            ("y", 20),
+            ("same", 3),
+            ("z", 30),
+        ] {
+            q.try_push(item(Some(g), i)).unwrap();
+        }
+        q.close();
+        let log = run_workers(Arc::clone(&q), 6).await;
+        assert_eq!(log.iter().filter(|(w, _)| *w == "end").count(), 6);
+        let same: Vec<(&str, u64)> = log.iter().copied().filter(|(_, v)| *v < 10).collect();
+        assert_eq!(
+            same,
+            [
+                ("start", 1),
+                ("end", 1),
+                ("start", 2),
+                ("end", 2),
+                ("start", 3),
+                ("end", 3)
+            ]
+        );
+        assert_nothing_left(&q);
+    }
+
+    // Reference §4.6 case 63: ten workers, five groups of four events: every event is
+    // processed exactly once and the queue ends empty.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_workers_process_every_event_exactly_once() {
+        let q = Arc::new(MemoryQueue::new(100));
+        for i in 0..20 {
+            let group = ["g0", "g1", "g2", "g3", "g4"][(i % 5) as usize];
+            q.try_push(item(Some(group), i)).unwrap();
+        }
+        q.close();
+        let log = run_workers(Arc::clone(&q), 10).await;
+        let mut done: Vec<u64> = log
+            .iter()
+            .filter(|(w, _)| *w == "end")
+            .map(|(_, v)| *v)
+            .collect();
+        done.sort_unstable();
+        assert_eq!(done, (0..20).collect::<Vec<_>>());
+        assert_eq!(q.depth(), 0);
+        assert_nothing_left(&q);
+    }
+
+    // Reference §4.6 cases 64 and 66, in our terms. Ocean releases a hung worker's group lock
+    // after `lock_timeout`, which duplicates its event and loses the next one. We have no lock
+    // expiry: a hung group stays busy until acked, while every other group keeps flowing.
+    #[tokio::test]
+    async fn a_group_held_by_a_hung_worker_does_not_block_other_groups() {
+        let q = MemoryQueue::new(10);
+        for (g, i) in [("hung", 1), ("hung", 2), ("b", 3), ("c", 4), ("b", 5)] {
+            q.try_push(item(Some(g), i)).unwrap();
+        }
+        let hung = q.try_pop().unwrap();
+        assert_eq!(n(&hung), 1);
+        let mut others = vec![];
+        while let Some(d) = q.try_pop() {
+            others.push(n(&d));
+            q.ack(&d.id).await;
+        }
+        assert_eq!(
+            others,
+            [3, 4, 5],
+            "other groups run; the hung group's next event waits"
+        );
+        q.ack(&hung.id).await;
+        let next = q.try_pop().unwrap();
+        assert_eq!(n(&next), 2, "released by the ack, never by a timeout");
+        q.ack(&next.id).await;
+        assert_nothing_left(&q);
+    }
 }
