@@ -62,10 +62,12 @@ impl LiveEvents {
         while let Some(chunk) = body.next().await {
             let chunk = match chunk {
                 Ok(chunk) => chunk,
+                // 500, not 400: nothing was queued, and a provider retries a 5xx but gives
+                // up on a 4xx (a body cut short by a proxy is not the event's fault).
                 Err(e) => {
                     return error_response(
-                        StatusCode::BAD_REQUEST,
-                        format!("the request body could not be read: {e}"),
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        format!("the request body could not be read, retry: {e}"),
                     );
                 }
             };
