@@ -219,6 +219,7 @@ impl ResyncTracker {
                 .and_then(Option::as_ref);
             reconcile::record_relations(&mut self.seen, entity, schemas);
         }
+        self.seen.spill_if_full().await;
     }
 
     fn await_related(&mut self, entity: Entity) {
@@ -399,6 +400,7 @@ impl SyncEngine {
 
         let mut reconciliation = ReconcileReport::default();
         let mut reconcile_error = false;
+        let mut seen_count = None;
         if !cancel.is_cancelled() {
             self.retry_awaiting(
                 &applier,
@@ -422,8 +424,10 @@ impl SyncEngine {
                 threshold: config.entity_deletion_threshold,
                 create_missing_related_entities: config.create_missing_related_entities,
             };
-            let outcome = reconcile::reconcile(&applier, &tracker.seen, &settings, cancel).await;
+            let seen = std::mem::take(&mut tracker.seen);
+            let outcome = reconcile::reconcile(&applier, seen, &settings, cancel).await;
             reconcile_error = outcome.error.is_some();
+            seen_count = outcome.seen;
             if let Some(error) = &outcome.error {
                 tracing::error!("Reconciliation failed: {error}");
             }
@@ -457,7 +461,7 @@ impl SyncEngine {
         tracing::info!(
             status = status.as_str(),
             kinds = report.kinds.len(),
-            seen = tracker.seen.len(),
+            seen = seen_count,
             upserted = report.kinds.iter().map(|k| k.upserted).sum::<u64>(),
             unchanged = report.kinds.iter().map(|k| k.unchanged).sum::<u64>(),
             failed = report.kinds.iter().map(|k| k.failed).sum::<u64>(),
@@ -500,6 +504,7 @@ impl SyncEngine {
                 tracker.seen.stored(&key, created_at >= started_at);
             }
         }
+        tracker.seen.spill_if_full().await;
     }
 
     async fn sync_resource(
@@ -695,6 +700,7 @@ impl SyncEngine {
                     UpsertStatus::Failed(_) | UpsertStatus::Unresolved(_) => {}
                 }
             }
+            tracker.seen.spill_if_full().await;
         }
         tally
     }
