@@ -627,10 +627,10 @@ mod tests {
         for i in 0..n {
             let id = id(i);
             seen.record(&[&id, "person"], SEEN);
-            if i % 3 == 0 {
+            if i.is_multiple_of(3) {
                 seen.record(&[&id, "person"], EXISTED);
             }
-            if i % 5 == 0 {
+            if i.is_multiple_of(5) {
                 seen.record(&[&id, "person"], CREATED);
             }
             if i % 100 == 99 {
@@ -641,7 +641,9 @@ mod tests {
     }
 
     fn expected_existing(n: u32) -> u64 {
-        (0..n).filter(|i| i % 3 == 0 && i % 5 != 0).count() as u64
+        (0..n)
+            .filter(|i| i.is_multiple_of(3) && !i.is_multiple_of(5))
+            .count() as u64
     }
 
     #[tokio::test]
@@ -691,8 +693,8 @@ mod tests {
             let expect_seen = *blueprint == "person" && i < n;
             assert_eq!(flags & SEEN != 0, expect_seen, "{identifier} {blueprint}");
             if expect_seen {
-                assert_eq!(flags & EXISTED != 0, i % 3 == 0, "{identifier}");
-                assert_eq!(flags & CREATED != 0, i % 5 == 0, "{identifier}");
+                assert_eq!(flags & EXISTED != 0, i.is_multiple_of(3), "{identifier}");
+                assert_eq!(flags & CREATED != 0, i.is_multiple_of(5), "{identifier}");
             }
         }
     }
