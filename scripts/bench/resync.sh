@@ -103,7 +103,8 @@ start_port() { # logfile
 
 sample_rss() { # timeout_pid file: VmRSS of the integration (timeout -> time -> integration)
   local pid="" p i
-  for ((i = 0; i < 100 && -z "$pid"; i++)); do
+  for ((i = 0; i < 100; i++)); do
+    [ -z "$pid" ] || break
     for p in $(pgrep -P "$(pgrep -P "$1" | head -1)" 2>/dev/null); do
       [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$(readlink -f "$BIN/fake-integration")" ] && pid=$p
     done
