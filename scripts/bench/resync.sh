@@ -21,6 +21,10 @@
 #   RESULTS=scripts/bench/results/resync-<date>.jsonl   one JSON line per run is appended
 #   RUN_DIR=...          logs of every run (default: a fresh directory under /tmp)
 #   BIN=target/release   where `ocean` and `fake-integration` are
+#   INTEGRATION_ENV=""   extra VAR=value words for the integration's environment, e.g.
+#                        "MALLOC_ARENA_MAX=1" (recorded in the JSON line as `env`)
+#   RSS_TIMELINE=0       1: sample the integration's VmRSS every 0.25 s into
+#                        $RUN_DIR/<tag>.rss.tsv (unix time, kB)
 #
 # Prints one markdown table row per run as it goes and the whole table at the end.
 set -euo pipefail
@@ -38,6 +42,9 @@ TIMEOUT_S=${TIMEOUT_S:-3600}
 PORT_ADDR=${PORT_ADDR:-127.0.0.1:5555}
 RESULTS=${RESULTS:-$REPO/scripts/bench/results/resync-$(date -u +%Y%m%d).jsonl}
 RUN_DIR=${RUN_DIR:-$(mktemp -d /tmp/ocean-resync-bench.XXXXXX)}
+INTEGRATION_ENV=${INTEGRATION_ENV:-}
+RSS_TIMELINE=${RSS_TIMELINE:-0}
+read -r -a EXTRA_ENV <<<"$INTEGRATION_ENV"
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(10000 100000 1000000)
 
@@ -94,6 +101,23 @@ start_port() { # logfile
   exit 1
 }
 
+sample_rss() { # timeout_pid file: VmRSS of the integration (timeout -> time -> integration)
+  local pid="" p i
+  for ((i = 0; i < 100; i++)); do
+    [ -z "$pid" ] || break
+    for p in $(pgrep -P "$(pgrep -P "$1" | head -1)" 2>/dev/null); do
+      [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$(readlink -f "$BIN/fake-integration")" ] && pid=$p
+    done
+    [ -n "$pid" ] || sleep 0.05
+  done
+  [ -n "$pid" ] || return 0
+  printf 'unix_s\tvmrss_kb\n' >"$2"
+  while kill -0 "$pid" 2>/dev/null; do
+    printf '%s\t%s\n' "$(date +%s.%N)" "$(proc_kb "$pid" VmRSS)" >>"$2"
+    sleep 0.25
+  done
+}
+
 time_field() { # file label
   sed -n "s/^[[:space:]]*$2:[[:space:]]*//p" "$1" | head -1
 }
@@ -119,7 +143,7 @@ for n in "${SIZES[@]}"; do
     t0=$(date +%s.%N)
     set +e
     timeout -k 10 "$TIMEOUT_S" /usr/bin/time -v -o "$RUN_DIR/$tag.time.txt" \
-      env -i PATH="$PATH" HOME="$HOME" LANG=C.UTF-8 \
+      env -i PATH="$PATH" HOME="$HOME" LANG=C.UTF-8 ${EXTRA_ENV[@]+"${EXTRA_ENV[@]}"} \
       OCEAN__PORT__BASE_URL="http://$PORT_ADDR" \
       OCEAN__PORT__CLIENT_ID=$CLIENT_ID OCEAN__PORT__CLIENT_SECRET=$CLIENT_SECRET \
       OCEAN__EVENT_LISTENER__TYPE=ONCE \
@@ -129,7 +153,10 @@ for n in "${SIZES[@]}"; do
       OCEAN__INTEGRATION__CONFIG__PAYLOAD_KB="$PAYLOAD_KB" \
       OCEAN__INTEGRATION__CONFIG__BATCH_SIZE="$BATCH_SIZE" \
       APPLICATION__LOG_LEVEL=INFO \
-      "$BIN/fake-integration" --port 0 >"$RUN_DIR/$tag.out" 2>"$RUN_DIR/$tag.log"
+      "$BIN/fake-integration" --port 0 >"$RUN_DIR/$tag.out" 2>"$RUN_DIR/$tag.log" &
+    run_pid=$!
+    [ "$RSS_TIMELINE" = 1 ] && sample_rss "$run_pid" "$RUN_DIR/$tag.rss.tsv" &
+    wait "$run_pid"
     rc=$?
     set -e
     t1=$(date +%s.%N)
@@ -162,7 +189,7 @@ print(json.dumps({
     "entities_per_s_wall": round($entities / $wall),
     "max_rss_mb": round(${rss_kb:-0} / 1024, 1), "cpu_s": round(${user:-0} + ${sys:-0}, 2),
     "port_peak_rss_mb": round(${port_hwm_kb:-0} / 1024, 1), "port_cpu_s": $port_cpu,
-    "upserted": $upserted, "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+    "upserted": $upserted, "env": "$INTEGRATION_ENV", "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
 }))
 PY
 )

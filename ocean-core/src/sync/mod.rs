@@ -11,6 +11,7 @@ pub mod applier;
 pub mod diff;
 mod reconcile;
 mod resync;
+mod seen;
 pub mod topo;
 mod unchanged;
 

@@ -9,113 +9,23 @@
 //! - nothing is deleted when the share of deletions exceeds `entityDeletionThreshold`, computed
 //!   over what this integration owned **before** the resync (see [`owned_before`]).
 //!
-//! The seen set keeps 128-bit hashes of `(identifier, blueprint)`, not entities, so its memory is
-//! a few dozen bytes per entity. A hash collision can only make a stale entity look seen, which
-//! keeps it: the safe direction.
+//! The seen set keeps 124-bit hashes of `(identifier, blueprint)`, not entities, and spills them
+//! to temporary files in sorted runs past a bound (see [`super::seen`]), so its memory does not
+//! grow with the number of entities. A hash collision can only make a stale entity look seen,
+//! which keeps it: the safe direction. When the seen keys cannot be written or read back,
+//! nothing is deleted.
 
 use super::applier::Applier;
-use super::diff::EntityKey;
+use super::diff::{EntityKey, entity_key};
+use super::seen::{self, CREATED, EXISTED, RELATED, SEEN};
 use crate::port::client::PortError;
 use crate::port::{Entity, RelationSchema};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use std::collections::{HashMap, HashSet};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::collections::HashMap;
 use tokio_util::sync::CancellationToken;
 
-/// A 128-bit hash of an entity key (or of an identifier alone).
-type KeyHash = u128;
-
-fn hash128(parts: &[&str]) -> KeyHash {
-    let half = |salt: u8| {
-        let mut h = DefaultHasher::new();
-        salt.hash(&mut h);
-        parts.hash(&mut h);
-        h.finish()
-    };
-    (u128::from(half(0x5e)) << 64) | u128::from(half(0xa1))
-}
-
-fn key_hash(identifier: &str, blueprint: &str) -> KeyHash {
-    hash128(&[identifier, blueprint])
-}
-
-fn identifier_hash(identifier: &str) -> KeyHash {
-    hash128(&[identifier])
-}
-
-/// What one resync saw, kept compact for reconciliation.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct SeenEntities {
-    /// Every entity that mapped.
-    seen: HashSet<KeyHash>,
-    /// Relation targets of seen entities, `(identifier, target blueprint)`.
-    related: HashSet<KeyHash>,
-    /// Relation targets whose blueprint could not be told (blueprint unknown): identifier only.
-    related_any_blueprint: HashSet<KeyHash>,
-    /// Entities this resync wrote that already existed in Port.
-    existed: HashSet<KeyHash>,
-    /// Entities this resync created.
-    created: HashSet<KeyHash>,
-}
-
-impl SeenEntities {
-    /// Records an entity that mapped.
-    pub(crate) fn see(&mut self, key: &EntityKey) {
-        self.seen.insert(key_hash(&key.0, &key.1));
-    }
-
-    /// True when the entity mapped in this resync.
-    pub(crate) fn has_seen(&self, key: &EntityKey) -> bool {
-        self.seen.contains(&key_hash(&key.0, &key.1))
-    }
-
-    /// Records that a seen entity relates to `identifier` of blueprint `target` (`None` when
-    /// the blueprint of the relation is unknown, which then protects the identifier in any
-    /// blueprint).
-    pub(crate) fn relate(&mut self, identifier: &str, target: Option<&str>) {
-        match target {
-            Some(bp) => self.related.insert(key_hash(identifier, bp)),
-            None => self
-                .related_any_blueprint
-                .insert(identifier_hash(identifier)),
-        };
-    }
-
-    /// True when a seen entity relates to this one.
-    pub(crate) fn is_related(&self, key: &EntityKey) -> bool {
-        self.related.contains(&key_hash(&key.0, &key.1))
-            || self
-                .related_any_blueprint
-                .contains(&identifier_hash(&key.0))
-    }
-
-    /// Records an entity Port stored in this resync: `created` when Port created it, else it
-    /// existed before.
-    pub(crate) fn stored(&mut self, key: &EntityKey, created: bool) {
-        let hash = key_hash(&key.0, &key.1);
-        if created {
-            self.created.insert(hash);
-            self.existed.remove(&hash);
-        } else if !self.created.contains(&hash) {
-            self.existed.insert(hash);
-        }
-    }
-
-    /// How many entities this resync rewrote that existed before it.
-    pub(crate) fn rewritten_existing(&self) -> u64 {
-        self.existed.len() as u64
-    }
-
-    fn was_rewritten_existing(&self, key: &EntityKey) -> bool {
-        self.existed.contains(&key_hash(&key.0, &key.1))
-    }
-
-    /// Number of distinct entities seen.
-    pub(crate) fn len(&self) -> usize {
-        self.seen.len()
-    }
-}
+pub(crate) use seen::SeenEntities;
 
 /// Records the relation targets of `entity` (a seen entity) into `seen`, with the target
 /// blueprints from `relations` (the relation schemas of the entity's blueprint, `None` when the
@@ -239,6 +149,8 @@ pub(crate) struct Reconciliation {
     pub(crate) deleted_by_blueprint: HashMap<String, u64>,
     pub(crate) skipped: Option<String>,
     pub(crate) error: Option<String>,
+    /// Distinct entities seen in the resync, once the seen keys were merged.
+    pub(crate) seen: Option<u64>,
 }
 
 /// The settings of one reconciliation.
@@ -253,11 +165,30 @@ pub(crate) struct ReconcileSettings {
 /// rest through `applier` unless the threshold forbids it.
 pub(crate) async fn reconcile(
     applier: &Applier,
-    seen: &SeenEntities,
+    seen: SeenEntities,
     settings: &ReconcileSettings,
     cancel: &CancellationToken,
 ) -> Reconciliation {
     let mut out = Reconciliation::default();
+    let finished = tokio::select! {
+        () = cancel.cancelled() => {
+            out.skipped = Some("the resync was aborted; nothing was deleted".into());
+            return out;
+        }
+        finished = seen.finish() => finished,
+    };
+    let seen = match finished {
+        Ok(seen) => seen,
+        Err(error) => {
+            let reason = format!("{error}; nothing was deleted");
+            out.error = Some(reason.clone());
+            out.skipped = Some(reason);
+            return out;
+        }
+    };
+    let counts = seen.counts();
+    out.seen = Some(counts.seen);
+    let check_related_any = settings.create_missing_related_entities && seen.has_related_any();
     let mut listed = 0u64;
     let mut overlap = 0u64;
     let mut candidates: Vec<Entity> = Vec::new();
@@ -284,16 +215,47 @@ pub(crate) async fn reconcile(
                 return out;
             }
         };
-        for entity in entities {
+        let keys: Vec<EntityKey> = entities.iter().map(entity_key).collect();
+        let mut hashes: Vec<u128> = keys
+            .iter()
+            .map(|(identifier, blueprint)| seen::key_hash(&[identifier, blueprint]))
+            .collect();
+        if check_related_any {
+            hashes.extend(
+                keys.iter()
+                    .map(|(identifier, _)| seen::key_hash(&[identifier])),
+            );
+        }
+        drop(keys);
+        let looked_up = tokio::select! {
+            () = cancel.cancelled() => {
+                out.skipped = Some("the resync was aborted; nothing was deleted".into());
+                return out;
+            }
+            looked_up = seen.lookup(hashes) => looked_up,
+        };
+        let flags = match looked_up {
+            Ok(flags) => flags,
+            Err(error) => {
+                let reason = format!("{error}; nothing was deleted");
+                out.error = Some(reason.clone());
+                out.skipped = Some(reason);
+                return out;
+            }
+        };
+        let (by_key, by_identifier) = flags.split_at(entities.len());
+        for (i, entity) in entities.into_iter().enumerate() {
             listed += 1;
-            let key = super::diff::entity_key(&entity);
-            if seen.was_rewritten_existing(&key) {
+            let flags = by_key.get(i).copied().unwrap_or(0);
+            if flags & EXISTED != 0 && flags & CREATED == 0 {
                 overlap += 1;
             }
-            if seen.has_seen(&key) {
+            if flags & SEEN != 0 {
                 continue;
             }
-            if settings.create_missing_related_entities && seen.is_related(&key) {
+            let related =
+                flags & RELATED != 0 || by_identifier.get(i).is_some_and(|f| f & RELATED != 0);
+            if settings.create_missing_related_entities && related {
                 out.kept_related += 1;
                 continue;
             }
@@ -308,7 +270,7 @@ pub(crate) async fn reconcile(
         }
     }
     out.stale = candidates.len() as u64;
-    out.owned_before = owned_before(listed, seen.rewritten_existing(), overlap);
+    out.owned_before = owned_before(listed, counts.rewritten_existing, overlap);
     if out.kept_related > 0 {
         tracing::info!(
             kept = out.kept_related,
@@ -422,29 +384,48 @@ mod tests {
         assert_eq!(owned_before(0, 0, 0), 0);
     }
 
-    #[test]
-    fn created_entities_are_not_counted_as_owned_before() {
+    /// The flags of `key` and of its identifier alone, as reconciliation looks them up.
+    async fn flags(index: &seen::SeenIndex, key: &EntityKey) -> (u8, u8) {
+        let found = index
+            .lookup(vec![
+                seen::key_hash(&[&key.0, &key.1]),
+                seen::key_hash(&[&key.0]),
+            ])
+            .await
+            .unwrap();
+        (found[0], found[1])
+    }
+
+    async fn is_related(index: &seen::SeenIndex, key: &EntityKey) -> bool {
+        let (by_key, by_identifier) = flags(index, key).await;
+        (by_key | by_identifier) & RELATED != 0
+    }
+
+    #[tokio::test]
+    async fn created_entities_are_not_counted_as_owned_before() {
         let mut seen = SeenEntities::default();
         seen.stored(&key("a", "s"), true);
         seen.stored(&key("a", "s"), false); // written again by a later kind
         seen.stored(&key("b", "s"), false);
         seen.stored(&key("c", "s"), false);
         seen.stored(&key("c", "s"), false);
-        assert_eq!(seen.rewritten_existing(), 2);
+        let index = seen.finish().await.unwrap();
+        assert_eq!(index.counts().rewritten_existing, 2);
     }
 
-    #[test]
-    fn seen_keys_are_per_blueprint() {
+    #[tokio::test]
+    async fn seen_keys_are_per_blueprint() {
         let mut seen = SeenEntities::default();
         seen.see(&key("x", "a"));
-        assert!(seen.has_seen(&key("x", "a")));
-        assert!(!seen.has_seen(&key("x", "b")));
-        assert!(!seen.has_seen(&key("xa", "")));
-        assert_eq!(seen.len(), 1);
+        let index = seen.finish().await.unwrap();
+        assert_eq!(flags(&index, &key("x", "a")).await.0, SEEN);
+        assert_eq!(flags(&index, &key("x", "b")).await, (0, 0));
+        assert_eq!(flags(&index, &key("xa", "")).await, (0, 0));
+        assert_eq!(index.counts().seen, 1);
     }
 
-    #[test]
-    fn relations_protect_their_target_blueprint_or_any_when_unknown() {
+    #[tokio::test]
+    async fn relations_protect_their_target_blueprint_or_any_when_unknown() {
         let entity: Entity = serde_json::from_value(json!({
             "identifier": "p1", "blueprint": "person",
             "relations": {"department": "d1", "projects": ["x", "y"], "undefined": "z",
@@ -464,15 +445,20 @@ mod tests {
         .collect();
         let mut seen = SeenEntities::default();
         record_relations(&mut seen, &entity, Some(&schemas));
-        assert!(seen.is_related(&key("d1", "department")));
-        assert!(!seen.is_related(&key("d1", "person")));
-        assert!(seen.is_related(&key("y", "project")));
-        assert!(!seen.is_related(&key("z", "department")));
+        let index = seen.finish().await.unwrap();
+        assert!(!index.has_related_any());
+        assert!(is_related(&index, &key("d1", "department")).await);
+        assert!(!is_related(&index, &key("d1", "person")).await);
+        assert!(is_related(&index, &key("y", "project")).await);
+        assert!(!is_related(&index, &key("z", "department")).await);
+        assert_eq!(index.counts().seen, 0);
 
         let mut unknown = SeenEntities::default();
         record_relations(&mut unknown, &entity, None);
-        assert!(unknown.is_related(&key("d1", "anything")));
-        assert!(unknown.is_related(&key("z", "anything")));
+        let index = unknown.finish().await.unwrap();
+        assert!(index.has_related_any());
+        assert!(is_related(&index, &key("d1", "anything")).await);
+        assert!(is_related(&index, &key("z", "anything")).await);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 use super::applier::{Applier, is_missing_related};
 use super::diff::entity_key;
 use super::reconcile::{self, ReconcileSettings, SeenEntities};
+use super::seen::SpillSettings;
 use super::unchanged;
 use crate::mapping::{CompiledResource, JqEngine, PortAppConfig, ResourceConfig};
 use crate::port::client::{EventInfo, PortClient, UpsertStatus};
@@ -149,6 +150,8 @@ pub struct SyncEngine {
     jq: Arc<JqEngine>,
     context: Context,
     options: SyncOptions,
+    /// Where the seen keys spill once a resync has too many to hold in memory.
+    spill: SpillSettings,
 }
 
 impl std::fmt::Debug for SyncEngine {
@@ -173,9 +176,9 @@ struct ResyncTracker {
 }
 
 impl ResyncTracker {
-    fn new(config: &PortAppConfig) -> Self {
+    fn new(config: &PortAppConfig, spill: SpillSettings) -> Self {
         Self {
-            seen: SeenEntities::default(),
+            seen: SeenEntities::new(spill),
             track_relations: config.create_missing_related_entities,
             retry_missing_related: !config.create_missing_related_entities,
             awaiting_related: Vec::new(),
@@ -219,6 +222,7 @@ impl ResyncTracker {
                 .and_then(Option::as_ref);
             reconcile::record_relations(&mut self.seen, entity, schemas);
         }
+        self.seen.spill_if_full().await;
     }
 
     fn await_related(&mut self, entity: Entity) {
@@ -339,7 +343,16 @@ impl SyncEngine {
             jq,
             context,
             options,
+            spill: SpillSettings::default(),
         }
+    }
+
+    /// The same engine spilling the seen keys as `spill` says (small bounds exercise the
+    /// spilled path with few entities).
+    #[cfg(test)]
+    fn with_spill(mut self, spill: SpillSettings) -> Self {
+        self.spill = spill;
+        self
     }
 
     /// The options the engine runs with.
@@ -376,7 +389,7 @@ impl SyncEngine {
                 resync_id: Some(resync_id),
             }),
         );
-        let mut tracker = ResyncTracker::new(config);
+        let mut tracker = ResyncTracker::new(config, self.spill.clone());
         let mut kinds = Vec::with_capacity(config.resources.len());
         let mut kind_blueprints: Vec<BTreeSet<String>> = Vec::new();
         for (index, resource) in config.resources.iter().enumerate() {
@@ -399,6 +412,7 @@ impl SyncEngine {
 
         let mut reconciliation = ReconcileReport::default();
         let mut reconcile_error = false;
+        let mut seen_count = None;
         if !cancel.is_cancelled() {
             self.retry_awaiting(
                 &applier,
@@ -422,8 +436,10 @@ impl SyncEngine {
                 threshold: config.entity_deletion_threshold,
                 create_missing_related_entities: config.create_missing_related_entities,
             };
-            let outcome = reconcile::reconcile(&applier, &tracker.seen, &settings, cancel).await;
+            let seen = std::mem::take(&mut tracker.seen);
+            let outcome = reconcile::reconcile(&applier, seen, &settings, cancel).await;
             reconcile_error = outcome.error.is_some();
+            seen_count = outcome.seen;
             if let Some(error) = &outcome.error {
                 tracing::error!("Reconciliation failed: {error}");
             }
@@ -457,7 +473,7 @@ impl SyncEngine {
         tracing::info!(
             status = status.as_str(),
             kinds = report.kinds.len(),
-            seen = tracker.seen.len(),
+            seen = seen_count,
             upserted = report.kinds.iter().map(|k| k.upserted).sum::<u64>(),
             unchanged = report.kinds.iter().map(|k| k.unchanged).sum::<u64>(),
             failed = report.kinds.iter().map(|k| k.failed).sum::<u64>(),
@@ -500,6 +516,7 @@ impl SyncEngine {
                 tracker.seen.stored(&key, created_at >= started_at);
             }
         }
+        tracker.seen.spill_if_full().await;
     }
 
     async fn sync_resource(
@@ -695,6 +712,7 @@ impl SyncEngine {
                     UpsertStatus::Failed(_) | UpsertStatus::Unresolved(_) => {}
                 }
             }
+            tracker.seen.spill_if_full().await;
         }
         tally
     }
@@ -758,7 +776,166 @@ async fn map_stage(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Secret;
+    use crate::port::Datasource;
+    use crate::port::client::PortClientConfig;
+    use crate::port::local::{LocalPort, LocalPortHandle};
+    use crate::port::types::{Blueprint, Integration};
+    use crate::registry::ResyncStream;
     use serde_json::json;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// How many persons the test source serves (the integration config of the test engine).
+    #[derive(Clone, Default)]
+    struct PersonCount(Arc<AtomicUsize>);
+
+    fn serve_persons(ctx: Context) -> ResyncStream {
+        let count = ctx
+            .config::<PersonCount>()
+            .map(|c| c.0.load(Ordering::SeqCst));
+        Box::pin(crate::stream! {
+            let count = match count {
+                Ok(count) => count,
+                Err(e) => { yield Err(e); return; }
+            };
+            let items: Vec<RawItem> = (0..count).map(|i| json!({"id": format!("p{i}")})).collect();
+            for chunk in items.chunks(250) {
+                yield Ok(chunk.to_vec());
+            }
+        })
+    }
+
+    const PERSONS_CONFIG: &str = "entityDeletionThreshold: 0.5\nresources:\n  - kind: person\n    selector:\n      query: 'true'\n    port:\n      entity:\n        mappings:\n          identifier: .id\n          blueprint: '\"person\"'\n";
+
+    async fn persons_port() -> (LocalPortHandle, PortClient) {
+        let port = LocalPort::builder()
+            .client_id("id")
+            .client_secret("secret")
+            .start()
+            .await
+            .unwrap();
+        let client = PortClient::new(PortClientConfig::new(
+            port.url(),
+            Secret::from(port.client_id()),
+            Secret::new(port.client_secret().expose()),
+            Datasource::exporter("fake", "1.0.0", "spill-test"),
+        ))
+        .unwrap();
+        let person: Blueprint =
+            serde_json::from_value(json!({"identifier": "person", "schema": {"properties": {}}}))
+                .unwrap();
+        client.create_blueprint(&person).await.unwrap();
+        client
+            .create_integration(&Integration {
+                installation_id: "spill-test".into(),
+                installation_app_type: Some("fake".into()),
+                ..Integration::default()
+            })
+            .await
+            .unwrap();
+        (port, client)
+    }
+
+    fn persons_engine(
+        client: &PortClient,
+        count: &PersonCount,
+        spill: SpillSettings,
+    ) -> SyncEngine {
+        let mut registry = Registry::new();
+        registry
+            .register_resync(ResyncHandler {
+                kind: Some("person"),
+                name: "serve_persons",
+                file: file!(),
+                line: line!(),
+                handler: serve_persons,
+            })
+            .unwrap();
+        let context = Context::new(count.clone(), reqwest::Client::new()).with_port(client.clone());
+        SyncEngine::new(
+            client.clone(),
+            Arc::new(registry),
+            Arc::new(JqEngine::default()),
+            context,
+            SyncOptions {
+                integration_identifier: "spill-test".into(),
+                send_raw_data_examples: false,
+                pipeline_depth: 2,
+            },
+        )
+        .with_spill(spill)
+    }
+
+    #[tokio::test]
+    async fn a_resync_whose_seen_keys_spill_deletes_exactly_the_dropped_entities() {
+        let (_port, client) = persons_port().await;
+        let count = PersonCount::default();
+        // 100 records in memory: 3,000 persons spill many runs and merge them in levels.
+        let spill = SpillSettings {
+            buffer_records: 100,
+            dir: None,
+        };
+        let engine = persons_engine(&client, &count, spill);
+        let config = PortAppConfig::parse(PERSONS_CONFIG).unwrap();
+        let cancel = CancellationToken::new();
+
+        count.0.store(3000, Ordering::SeqCst);
+        let first = engine.resync(&config, &cancel).await;
+        assert_eq!(first.status, ResyncStatus::Completed);
+        assert_eq!(first.kinds[0].upserted, 3000);
+
+        count.0.store(2900, Ordering::SeqCst);
+        let second = engine.resync(&config, &cancel).await;
+        assert_eq!(second.status, ResyncStatus::Completed, "{second:?}");
+        let r = &second.reconciliation;
+        assert_eq!(
+            (r.owned_before, r.stale, r.deleted),
+            (3000, 100, 100),
+            "{r:?}"
+        );
+        let left = client.all_datasource_entities(None).await.unwrap();
+        assert_eq!(left.len(), 2900);
+        assert!(left.iter().all(|e| {
+            let n: usize = e.normalized_identifier()[1..].parse().unwrap();
+            n < 2900
+        }));
+    }
+
+    #[tokio::test]
+    async fn seen_keys_that_cannot_be_spilled_delete_nothing_and_fail_the_resync() {
+        let (_port, client) = persons_port().await;
+        let count = PersonCount::default();
+        let config = PortAppConfig::parse(PERSONS_CONFIG).unwrap();
+        let cancel = CancellationToken::new();
+        count.0.store(1000, Ordering::SeqCst);
+        let engine = persons_engine(&client, &count, SpillSettings::default());
+        assert_eq!(
+            engine.resync(&config, &cancel).await.status,
+            ResyncStatus::Completed
+        );
+
+        count.0.store(900, Ordering::SeqCst);
+        let broken = SpillSettings {
+            buffer_records: 100,
+            dir: Some(std::path::PathBuf::from("/nonexistent/ocean-spill")),
+        };
+        let report = persons_engine(&client, &count, broken)
+            .resync(&config, &cancel)
+            .await;
+        assert_eq!(report.status, ResyncStatus::Failed);
+        assert_eq!(report.reconciliation.deleted, 0);
+        let skipped = report.reconciliation.skipped.unwrap_or_default();
+        assert!(
+            skipped
+                .starts_with("the keys of the entities seen in this resync could not be written")
+                && skipped.ends_with("nothing was deleted"),
+            "{skipped}"
+        );
+        assert_eq!(
+            client.all_datasource_entities(None).await.unwrap().len(),
+            1000
+        );
+    }
 
     /// The runtime spawns resyncs on tokio, so the future must be `Send` (checked at compile
     /// time).
