@@ -174,13 +174,20 @@ fn process_cpu() -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
-fn report(mode: &str, rounds: usize, wall: Duration, cpu: Option<Duration>) {
+/// The 1-minute load average, to record how busy the machine was.
+fn load1() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+fn report(mode: &str, rounds: usize, load: Option<f64>, wall: Duration, cpu: Option<Duration>) {
     let items = (ISSUES * rounds) as f64;
     let cpu_s = cpu.map(|c| c.as_secs_f64());
     let line = json!({
         "mode": mode,
         "items": ISSUES * rounds,
         "rounds": rounds,
+        "load1": load,
         "wall_s": wall.as_secs_f64(),
         "cpu_s": cpu_s,
         "items_per_s": items / wall.as_secs_f64(),
@@ -201,21 +208,21 @@ fn rounds(n: usize) {
         ISSUES
     );
 
-    let (cpu0, start) = (thread_cpu(), Instant::now());
+    let (load, cpu0, start) = (load1(), thread_cpu(), Instant::now());
     for _ in 0..n {
         black_box(resource.map_batch(black_box(&issues), false));
     }
     let (wall, cpu1) = (start.elapsed(), thread_cpu());
     let cpu = cpu0.zip(cpu1).map(|(a, b)| b.saturating_sub(a));
-    report("single_thread", n, wall, cpu);
+    report("single_thread", n, load, wall, cpu);
 
-    let (cpu0, start) = (process_cpu(), Instant::now());
+    let (load, cpu0, start) = (load1(), process_cpu(), Instant::now());
     for _ in 0..n {
         black_box(resource.map_batch_parallel(black_box(&issues), false));
     }
     let (wall, cpu1) = (start.elapsed(), process_cpu());
     let cpu = cpu0.zip(cpu1).map(|(a, b)| b.saturating_sub(a));
-    report("parallel", n, wall, cpu);
+    report("parallel", n, load, wall, cpu);
 }
 
 fn bench_mapping(c: &mut Criterion) {
