@@ -64,6 +64,14 @@ enum Expr {
     Alt(Box<Expr>, Box<Expr>),
     Eq(Box<Expr>, Box<Expr>, bool),
     Call(Builtin),
+    /// `split(sep) | .[from:upto] | rest`, which makes only the parts the slice keeps (the
+    /// common `split("/") | .[:3] | join("/")` of URL mappings).
+    SplitSlice {
+        sep: String,
+        from: Option<i64>,
+        upto: Option<i64>,
+        rest: Box<Expr>,
+    },
 }
 
 /// Why the evaluator gives no output.
@@ -151,6 +159,44 @@ fn string_arg(args: &[Term<&str>]) -> Option<String> {
 }
 
 impl Expr {
+    /// `l | r`, fusing a `split` followed by a slice.
+    fn pipe(l: Self, r: Self) -> Self {
+        let (sep, r) = match (l, r) {
+            (Self::Call(Builtin::Split(sep)), r) if !sep.is_empty() => (sep, r),
+            (l, r) => return Self::Pipe(Box::new(l), Box::new(r)),
+        };
+        let (steps, after) = match r {
+            Self::Path(steps) => (steps, None),
+            Self::Pipe(head, after) => match *head {
+                Self::Path(steps) => (steps, Some(after)),
+                head => (
+                    Vec::new(),
+                    Some(Box::new(Self::Pipe(Box::new(head), after))),
+                ),
+            },
+            r => (Vec::new(), Some(Box::new(r))),
+        };
+        let split = Self::Call(Builtin::Split(sep.clone()));
+        let Some(((Step::Slice(from, upto), false), rest)) = steps.split_first() else {
+            let r = match after {
+                None => Self::Path(steps),
+                Some(after) if steps.is_empty() => *after,
+                Some(after) => Self::Pipe(Box::new(Self::Path(steps)), after),
+            };
+            return Self::Pipe(Box::new(split), Box::new(r));
+        };
+        let fused = Self::SplitSlice {
+            sep,
+            from: *from,
+            upto: *upto,
+            rest: Box::new(Self::Path(rest.to_vec())),
+        };
+        match after {
+            None => fused,
+            Some(after) => Self::Pipe(Box::new(fused), after),
+        }
+    }
+
     fn of(term: &Term<&str>) -> Option<Self> {
         Some(match term {
             Term::Id => Self::Path(Vec::new()),
@@ -171,7 +217,7 @@ impl Expr {
             Term::BinOp(l, op, r) => {
                 let (l, r) = (Box::new(Self::of(l)?), Box::new(Self::of(r)?));
                 match op {
-                    BinaryOp::Pipe(None) => Self::Pipe(l, r),
+                    BinaryOp::Pipe(None) => Self::pipe(*l, *r),
                     BinaryOp::Math(Math::Add) => Self::Add(l, r),
                     BinaryOp::Alt => Self::Alt(l, r),
                     BinaryOp::Cmp(Cmp::Eq) => Self::Eq(l, r, true),
@@ -215,7 +261,7 @@ impl Expr {
                 let path = Self::Path(steps);
                 match &**head {
                     Term::Id => path,
-                    head => Self::Pipe(Box::new(Self::of(head)?), Box::new(path)),
+                    head => Self::pipe(Self::of(head)?, path),
                 }
             }
             _ => return None,
@@ -268,6 +314,35 @@ impl Expr {
                 Ok(Some(Cow::Owned(Value::Bool((l == r) == *equal))))
             }
             Self::Call(b) => builtin(b, input),
+            Self::SplitSlice {
+                sep,
+                from,
+                upto,
+                rest,
+            } => {
+                let Value::String(s) = input else {
+                    return Err(Defer);
+                };
+                // jq splits an empty string into no parts at all.
+                let count = if s.is_empty() {
+                    0
+                } else {
+                    s.matches(sep.as_str()).count() + 1
+                };
+                let start = from.map_or(0, |f| bound(f, count));
+                let end = upto.map_or(count, |u| bound(u, count)).max(start);
+                let parts: Vec<Value> = if count == 0 {
+                    Vec::new()
+                } else {
+                    s.split(sep.as_str())
+                        .skip(start)
+                        .take(end - start)
+                        .map(Value::from)
+                        .collect()
+                };
+                let sliced = Value::Array(parts);
+                Ok(rest.eval(&sliced)?.map(|v| Cow::Owned(owned(v))))
+            }
         }
     }
 }
@@ -324,6 +399,9 @@ fn path<'a>(steps: &[(Step, bool)], input: &'a Value) -> Out<'a> {
                 let part = items.get(start..end.max(start)).unwrap_or_default();
                 let sliced = Value::Array(part.iter().map(normalized_clone).collect());
                 let rest = &steps[i + 1..];
+                if rest.is_empty() {
+                    return Ok(Some(Cow::Owned(sliced)));
+                }
                 return Ok(path(rest, &sliced)?.map(|v| Cow::Owned(owned(v))));
             }
             // Slicing a string (by code points) is left to the interpreter.
@@ -649,6 +727,13 @@ mod tests {
         ".s | split(\"/\")",
         ".s | split(\"\")",
         ".s | split(\"/\") | .[:3] | join(\"/\")",
+        ".s | split(\"/\") | .[-2:]",
+        ".s | split(\"/\") | .[1:2][0]",
+        ".s | split(\"/\") | .[5:1]",
+        ".s | split(\"/\") | .[2:]?",
+        ".s | split(\"/\") | .[0]",
+        ".s | split(\"/\") | length",
+        ".s | split(\"/\")[:2] | join(\"-\")",
         "(.self | split(\"/\") | .[:3] | join(\"/\")) + \"/browse/\" + .key",
         "\"\\(.a)-\\(.b)\"",
         "\"x\\(.a?)y\"",
@@ -875,6 +960,11 @@ mod tests {
             ),
             Some(Ok(Some(json!("https://api.atlassian.com/browse/SEC-108"))))
         );
+        // The URL's split and slice are fused: only the kept parts are made.
+        let url = "(.self | split(\"/\") | .[:3] | join(\"/\")) + \"/browse/\" + .key";
+        let program = JqEngine::default().compile(url).unwrap();
+        let fast = format!("{:?}", program.inner.fast_path);
+        assert!(fast.contains("SplitSlice"), "{fast}");
         assert_eq!(
             native(".fields.subtasks | map(.key)", &issue),
             Some(Ok(Some(json!(["SEC-1", "SEC-2"]))))
