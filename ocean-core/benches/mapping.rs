@@ -1,10 +1,21 @@
 //! Mapping throughput: 10,000 Jira-like issues through Ocean's real Jira issue mapping,
 //! single-threaded and across the mapping pool.
+//!
+//! Besides the criterion benchmark, two modes serve `scripts/bench/mapping-vs-jq.sh`, so that
+//! jq runs on exactly the issues generated here:
+//! - `OCEAN_MAPPING_BENCH_DUMP=<dir>` writes `<dir>/issues.jsonl` (one issue per line) and
+//!   `<dir>/mapping.json` (the mapping's expressions by field) and exits;
+//! - `OCEAN_MAPPING_BENCH_ROUNDS=<n>` maps the issues `n` times single-threaded and `n` times
+//!   in parallel without criterion and prints one JSON line per mode: wall time, CPU time
+//!   (the mapping thread's for the single-threaded mode, the process's for the parallel one)
+//!   and items per second of each.
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ocean::mapping::{CompiledResource, JqEngine, PortAppConfig};
+use criterion::{Criterion, Throughput, criterion_group};
+use ocean::mapping::{CompiledResource, JqEngine, MappingValue, PortAppConfig};
 use serde_json::{Value, json};
 use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 const JIRA_ISSUE_MAPPING: &str = include_str!("../tests/fixtures/jira-issue-mapping.yml");
 
@@ -94,12 +105,131 @@ fn issue(i: usize, rng: &mut Lcg) -> Value {
     })
 }
 
-fn bench_mapping(c: &mut Criterion) {
-    let config = PortAppConfig::parse(JIRA_ISSUE_MAPPING).expect("the Jira mapping parses");
+/// The benchmark's issues: the same on every run.
+fn issues() -> Vec<Value> {
+    let mut rng = Lcg(42);
+    (0..ISSUES).map(|i| issue(i, &mut rng)).collect()
+}
+
+fn jira_config() -> PortAppConfig {
+    PortAppConfig::parse(JIRA_ISSUE_MAPPING).expect("the Jira mapping parses")
+}
+
+/// The mapping's jq expressions by field, in mapping order (selector first).
+fn expressions(config: &PortAppConfig) -> Vec<(String, String)> {
+    let resource = &config.resources[0];
+    let m = &resource.port.entity.mappings;
+    let jq = |v: &MappingValue| match v {
+        MappingValue::Jq(expr) => expr.clone(),
+        MappingValue::Search(_) => panic!("the Jira mapping has no search queries"),
+    };
+    let mut out = vec![
+        ("selector".to_owned(), resource.selector.query.clone()),
+        ("identifier".to_owned(), jq(&m.identifier)),
+    ];
+    out.extend(m.title.iter().map(|t| ("title".to_owned(), t.clone())));
+    out.push(("blueprint".to_owned(), m.blueprint.clone()));
+    for (k, v) in m.properties.iter().flatten() {
+        out.push((format!("properties.{k}"), v.clone()));
+    }
+    for (k, v) in m.relations.iter().flatten() {
+        out.push((format!("relations.{k}"), jq(v)));
+    }
+    out
+}
+
+fn dump(dir: &Path) {
+    std::fs::create_dir_all(dir).expect("the dump directory can be created");
+    let mut lines = String::new();
+    for issue in issues() {
+        lines.push_str(&issue.to_string());
+        lines.push('\n');
+    }
+    std::fs::write(dir.join("issues.jsonl"), lines).expect("issues.jsonl is written");
+    let fields: Vec<Value> = expressions(&jira_config())
+        .into_iter()
+        .map(|(field, expr)| json!({"field": field, "expr": expr}))
+        .collect();
+    let mapping = json!({"items": ISSUES, "fields": fields});
+    std::fs::write(dir.join("mapping.json"), format!("{mapping:#}\n"))
+        .expect("mapping.json is written");
+    println!("wrote {ISSUES} issues and the mapping to {}", dir.display());
+}
+
+/// CPU time of the calling thread (Linux: `/proc/thread-self/schedstat`, nanoseconds).
+fn thread_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
+}
+
+/// CPU time of the whole process (Linux: `/proc/self/stat`, user + system, clock ticks).
+fn process_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &text[text.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on every Linux this runs on.
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// The 1-minute load average, to record how busy the machine was.
+fn load1() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+fn report(mode: &str, rounds: usize, load: Option<f64>, wall: Duration, cpu: Option<Duration>) {
+    let items = (ISSUES * rounds) as f64;
+    let cpu_s = cpu.map(|c| c.as_secs_f64());
+    let line = json!({
+        "mode": mode,
+        "items": ISSUES * rounds,
+        "rounds": rounds,
+        "load1": load,
+        "wall_s": wall.as_secs_f64(),
+        "cpu_s": cpu_s,
+        "items_per_s": items / wall.as_secs_f64(),
+        "items_per_cpu_s": cpu_s.map(|c| items / c),
+    });
+    println!("{line}");
+}
+
+fn rounds(n: usize) {
+    let config = jira_config();
     let engine = JqEngine::default();
     let resource = CompiledResource::new(&config.resources[0], &engine);
-    let mut rng = Lcg(42);
-    let issues: Vec<Value> = (0..ISSUES).map(|i| issue(i, &mut rng)).collect();
+    let issues = issues();
+    // Warm up (and check) once before measuring.
+    assert_eq!(resource.map_batch(&issues, false).entities.len(), ISSUES);
+    assert_eq!(
+        resource.map_batch_parallel(&issues, false).entities.len(),
+        ISSUES
+    );
+
+    let (load, cpu0, start) = (load1(), thread_cpu(), Instant::now());
+    for _ in 0..n {
+        black_box(resource.map_batch(black_box(&issues), false));
+    }
+    let (wall, cpu1) = (start.elapsed(), thread_cpu());
+    let cpu = cpu0.zip(cpu1).map(|(a, b)| b.saturating_sub(a));
+    report("single_thread", n, load, wall, cpu);
+
+    let (load, cpu0, start) = (load1(), process_cpu(), Instant::now());
+    for _ in 0..n {
+        black_box(resource.map_batch_parallel(black_box(&issues), false));
+    }
+    let (wall, cpu1) = (start.elapsed(), process_cpu());
+    let cpu = cpu0.zip(cpu1).map(|(a, b)| b.saturating_sub(a));
+    report("parallel", n, load, wall, cpu);
+}
+
+fn bench_mapping(c: &mut Criterion) {
+    let config = jira_config();
+    let engine = JqEngine::default();
+    let resource = CompiledResource::new(&config.resources[0], &engine);
+    let issues = issues();
     assert_eq!(resource.map_batch(&issues[..10], false).entities.len(), 10);
 
     let mut group = c.benchmark_group("jira_issue_mapping");
@@ -115,4 +245,19 @@ fn bench_mapping(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench_mapping);
-criterion_main!(benches);
+
+fn main() {
+    if let Some(dir) = std::env::var_os("OCEAN_MAPPING_BENCH_DUMP") {
+        dump(Path::new(&dir));
+        return;
+    }
+    if let Ok(n) = std::env::var("OCEAN_MAPPING_BENCH_ROUNDS") {
+        rounds(
+            n.parse()
+                .expect("OCEAN_MAPPING_BENCH_ROUNDS is a number of rounds"),
+        );
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

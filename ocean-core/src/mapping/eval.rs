@@ -5,10 +5,13 @@
 //! The selector must yield a boolean, else the item fails. An entity is produced only when its
 //! identifier and blueprint are truthy, with only the keys its mapping has.
 //!
-//! Each item is converted for jq once and every expression runs on that one conversion. Each
-//! expression is evaluated on its own and the entity assembled here, which is about twice as
-//! fast in jaq as one object-building filter. Programs that read no input are evaluated once,
-//! when compiled.
+//! Each item is converted for jq at most once (most mapping expressions run on the JSON
+//! directly, without jaq) and every expression runs on that one conversion. Each expression is
+//! evaluated on its own and the entity assembled here, which is about twice as fast in jaq as
+//! one object-building filter. Programs that read no input are evaluated once, when compiled.
+//! Results go straight into one accumulator per batch (per chunk in parallel), and
+//! misconfigured fields are recorded by reference, so that mapping an item allocates little
+//! beyond the entity itself.
 
 use super::config::{MappingValue, ResourceConfig, SearchQueryMapping, SearchRuleMapping};
 use super::items_to_parse::{PathStep, delete_path, delete_target};
@@ -38,7 +41,7 @@ impl Field {
 
     /// Evaluates to the first output; `null` (recorded as a misconfiguration) when there is
     /// none, it is null, or the expression fails.
-    fn eval(&self, input: &JqInput<'_>, misconfigured: &mut Vec<(String, String)>) -> Value {
+    fn eval<'r>(&'r self, input: &JqInput<'_>, misconfigured: &mut Misconfigured<'r>) -> Value {
         let result = match &self.program {
             Ok(program) => program.first_on(input),
             Err(e) => Err(e.clone()),
@@ -56,10 +59,13 @@ impl Field {
                 e.message().lines().next().unwrap_or_default()
             ),
         }
-        misconfigured.push((self.path.clone(), self.source.clone()));
+        misconfigured.insert(&self.path, &self.source);
         Value::Null
     }
 }
+
+/// Misconfigured fields by path, borrowed from the compiled mapping.
+type Misconfigured<'r> = BTreeMap<&'r str, &'r str>;
 
 #[derive(Debug, Clone)]
 enum CompiledValue {
@@ -91,7 +97,7 @@ impl CompiledValue {
         }
     }
 
-    fn eval(&self, input: &JqInput<'_>, misconfigured: &mut Vec<(String, String)>) -> Value {
+    fn eval<'r>(&'r self, input: &JqInput<'_>, misconfigured: &mut Misconfigured<'r>) -> Value {
         match self {
             Self::Jq(f) => f.eval(input, misconfigured),
             Self::Search(q) => q.eval(input, misconfigured),
@@ -127,7 +133,7 @@ impl CompiledSearch {
         }
     }
 
-    fn eval(&self, input: &JqInput<'_>, misconfigured: &mut Vec<(String, String)>) -> Value {
+    fn eval<'r>(&'r self, input: &JqInput<'_>, misconfigured: &mut Misconfigured<'r>) -> Value {
         let rules: Vec<Value> = self
             .rules
             .iter()
@@ -202,10 +208,10 @@ impl CompiledMapping {
     }
 
     /// Maps one converted item: the entity when identifier and blueprint are truthy.
-    fn map(
-        &self,
+    fn map<'r>(
+        &'r self,
         input: &JqInput<'_>,
-        misconfigured: &mut Vec<(String, String)>,
+        misconfigured: &mut Misconfigured<'r>,
     ) -> Option<Entity> {
         let identifier = self.identifier.eval(input, misconfigured);
         let blueprint = self.blueprint.eval(input, misconfigured);
@@ -310,22 +316,6 @@ pub struct MappingOutcome {
 }
 
 impl MappingOutcome {
-    fn absorb(&mut self, item: ItemOutcome) {
-        for (entity, passed) in item.entities {
-            if passed {
-                self.entities.push(entity);
-            } else {
-                self.filtered_out.entities.push(entity);
-            }
-        }
-        self.filtered_out.count += item.filtered;
-        self.skipped += item.skipped;
-        for (path, expr) in item.misconfigured {
-            self.misconfigurations.insert(path, expr);
-        }
-        self.failures.extend(item.failure);
-    }
-
     /// Logs each misconfigured field once (ERROR when the blueprint requires it, else WARNING)
     /// and the number of skipped items.
     pub fn log_issues(&self, kind: &str, required: Option<&BTreeSet<String>>) {
@@ -367,17 +357,47 @@ pub fn required_fields(blueprint: &Blueprint) -> BTreeSet<String> {
     props.chain(rels).collect()
 }
 
+/// What the items of a batch (or of a chunk of one, in parallel) mapped to so far.
 #[derive(Default)]
-struct ItemOutcome {
-    entities: Vec<(Entity, bool)>,
+struct Sink<'r> {
+    entities: Vec<Entity>,
+    filtered_entities: Vec<Entity>,
     filtered: usize,
     skipped: usize,
-    misconfigured: Vec<(String, String)>,
-    failure: Option<ItemFailure>,
+    misconfigured: Misconfigured<'r>,
+    failures: Vec<ItemFailure>,
+}
+
+impl Sink<'_> {
+    fn append(&mut self, mut other: Self) {
+        self.entities.append(&mut other.entities);
+        self.filtered_entities.append(&mut other.filtered_entities);
+        self.filtered += other.filtered;
+        self.skipped += other.skipped;
+        self.misconfigured.append(&mut other.misconfigured);
+        self.failures.append(&mut other.failures);
+    }
+
+    fn into_outcome(self) -> MappingOutcome {
+        MappingOutcome {
+            entities: self.entities,
+            filtered_out: FilteredOut {
+                count: self.filtered,
+                entities: self.filtered_entities,
+            },
+            skipped: self.skipped,
+            misconfigurations: self
+                .misconfigured
+                .into_iter()
+                .map(|(path, expr)| (path.to_owned(), expr.to_owned()))
+                .collect(),
+            failures: self.failures,
+        }
+    }
 }
 
 /// Items mapped per rayon task: large enough to amortise scheduling.
-const PARALLEL_MIN_CHUNK: usize = 32;
+const PARALLEL_CHUNK: usize = 32;
 
 impl CompiledResource {
     /// Compiles the resource's selector, `itemsToParse` and mapping with `engine`.
@@ -409,11 +429,14 @@ impl CompiledResource {
     /// Maps a batch on the calling thread. With `parse_all` (live events), items that fail the
     /// selector are mapped too and reported in [`FilteredOut::entities`].
     pub fn map_batch(&self, items: &[Value], parse_all: bool) -> MappingOutcome {
-        let mut outcome = MappingOutcome::default();
+        let mut sink = Sink {
+            entities: Vec::with_capacity(items.len()),
+            ..Sink::default()
+        };
         for (index, item) in items.iter().enumerate() {
-            outcome.absorb(self.map_raw_item(index, item, parse_all));
+            self.map_raw_item(index, item, parse_all, &mut sink);
         }
-        outcome
+        sink.into_outcome()
     }
 
     /// Maps a batch across the mapping thread pool, keeping input order.
@@ -421,26 +444,41 @@ impl CompiledResource {
         let Some(pool) = mapping_pool() else {
             return self.map_batch(items, parse_all);
         };
-        let results: Vec<ItemOutcome> = pool.install(|| {
+        let chunks: Vec<Sink<'_>> = pool.install(|| {
             items
-                .par_iter()
+                .par_chunks(PARALLEL_CHUNK)
                 .enumerate()
-                .with_min_len(PARALLEL_MIN_CHUNK)
-                .map(|(index, item)| self.map_raw_item(index, item, parse_all))
+                .map(|(chunk, part)| {
+                    let mut sink = Sink {
+                        entities: Vec::with_capacity(part.len()),
+                        ..Sink::default()
+                    };
+                    for (offset, item) in part.iter().enumerate() {
+                        let index = chunk * PARALLEL_CHUNK + offset;
+                        self.map_raw_item(index, item, parse_all, &mut sink);
+                    }
+                    sink
+                })
                 .collect()
         });
-        let mut outcome = MappingOutcome::default();
-        for item in results {
-            outcome.absorb(item);
+        let mut sink = Sink {
+            entities: Vec::with_capacity(items.len()),
+            ..Sink::default()
+        };
+        for chunk in chunks {
+            sink.append(chunk);
         }
-        outcome
+        sink.into_outcome()
     }
 
-    fn map_raw_item(&self, index: usize, item: &Value, parse_all: bool) -> ItemOutcome {
-        let mut out = ItemOutcome::default();
+    /// Maps one raw item into `out`; a failing item adds its failure after any entities of
+    /// the elements mapped before it failed.
+    fn map_raw_item<'r>(&'r self, index: usize, item: &Value, parse_all: bool, out: &mut Sink<'r>) {
         let Some(fan_out) = &self.fan_out else {
-            self.map_one(index, item, parse_all, &mut out);
-            return out;
+            if let Err(message) = self.map_one(item, parse_all, out) {
+                out.failures.push(ItemFailure { index, message });
+            }
+            return;
         };
         let list = match &fan_out.program {
             Ok(program) => program.first(item),
@@ -454,10 +492,10 @@ impl CompiledResource {
                     "Failed to parse items for JQ expression {}, Expected list but got null",
                     fan_out.source
                 );
-                return out;
+                return;
             }
             Ok(Some(other)) => {
-                out.failure = Some(ItemFailure {
+                out.failures.push(ItemFailure {
                     index,
                     message: format!(
                         "itemsToParse `{}` must yield a list, got {}",
@@ -465,14 +503,14 @@ impl CompiledResource {
                         json_type_name(&other)
                     ),
                 });
-                return out;
+                return;
             }
             Err(e) => {
-                out.failure = Some(ItemFailure {
+                out.failures.push(ItemFailure {
                     index,
                     message: format!("itemsToParse failed: {e}"),
                 });
-                return out;
+                return;
             }
         };
         let mut parent = item.clone();
@@ -480,7 +518,7 @@ impl CompiledResource {
             delete_path(&mut parent, path);
         }
         let Value::Object(parent) = parent else {
-            out.failure = Some(ItemFailure {
+            out.failures.push(ItemFailure {
                 index,
                 message: format!(
                     "itemsToParse needs an object item to add `{}` to, got {}",
@@ -488,39 +526,40 @@ impl CompiledResource {
                     json_type_name(item)
                 ),
             });
-            return out;
+            return;
         };
         for element in elements {
             let mut expanded = parent.clone();
             expanded.insert(fan_out.name.clone(), element);
-            self.map_one(index, &Value::Object(expanded), parse_all, &mut out);
-            if out.failure.is_some() {
+            if let Err(message) = self.map_one(&Value::Object(expanded), parse_all, out) {
+                out.failures.push(ItemFailure { index, message });
                 break;
             }
         }
-        out
     }
 
-    fn map_one(&self, index: usize, item: &Value, parse_all: bool, out: &mut ItemOutcome) {
+    /// Maps one (expanded) item; `Err` when the selector fails or is not a boolean.
+    fn map_one<'r>(
+        &'r self,
+        item: &Value,
+        parse_all: bool,
+        out: &mut Sink<'r>,
+    ) -> Result<(), String> {
         let input = JqInput::new(item);
-        let passed = match self.eval_selector(&input) {
-            Ok(passed) => passed,
-            Err(message) => {
-                out.failure = Some(ItemFailure { index, message });
-                return;
-            }
-        };
+        let passed = self.eval_selector(&input)?;
         if !passed {
             out.filtered += 1;
             if !parse_all {
-                return;
+                return Ok(());
             }
         }
         match self.mapping.map(&input, &mut out.misconfigured) {
-            Some(entity) => out.entities.push((entity, passed)),
+            Some(entity) if passed => out.entities.push(entity),
+            Some(entity) => out.filtered_entities.push(entity),
             None if passed => out.skipped += 1,
             None => {}
         }
+        Ok(())
     }
 
     fn eval_selector(&self, input: &JqInput<'_>) -> Result<bool, String> {

@@ -374,6 +374,29 @@ fn parallel_mapping_keeps_input_order() {
 }
 
 #[test]
+fn parallel_mapping_matches_sequential_with_failures_misconfigurations_and_filtered() {
+    let r = resource(
+        json!({"identifier": ".id | tostring", "blueprint": "\"b\"", "title": ".missing"}),
+        "if .id % 7 == 0 then \"no\" else .id % 3 != 0 end",
+    );
+    let items: Vec<Value> = (0..500).map(|i| json!({"id": i})).collect();
+    let seq = r.map_batch(&items, true);
+    let par = r.map_batch_parallel(&items, true);
+    assert_eq!(seq, par);
+    // Multiples of 7 fail the selector, in input order across chunks.
+    assert_eq!(par.failures.len(), 72);
+    assert!(par.failures.windows(2).all(|w| w[0].index < w[1].index));
+    assert_eq!(par.failures[1].index, 7);
+    assert_eq!(
+        par.misconfigurations,
+        BTreeMap::from([("title".to_owned(), ".missing".to_owned())])
+    );
+    assert_eq!(par.filtered_out.count, par.filtered_out.entities.len());
+    assert_eq!(par.filtered_out.entities[0].identifier, json!("3"));
+    assert_eq!(par.entities.len() + par.filtered_out.count + 72, 500);
+}
+
+#[test]
 fn required_fields_come_from_the_blueprint() {
     let bp: Blueprint = serde_json::from_value(json!({
         "identifier": "svc",

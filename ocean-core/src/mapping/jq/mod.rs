@@ -11,8 +11,9 @@
 //! [`JqOptions::allow_env`]), `@csv`, `@tsv`, `@sh`, `IN`, `INDEX`, `tostream`/`fromstream` and
 //! `$__loc__` behave as in jq 1.8.2. Ocean's single-quote rewrite is applied before compiling.
 //!
-//! Plain paths (`.fields.status.name`) run on the JSON directly, and other programs get only
-//! the parts of the item they read converted for jaq.
+//! Common mapping expressions (paths such as `.fields.status.name`, string interpolation, `+`,
+//! `//`, `split`, `join`, `map`, ...) run on the JSON directly (`fastpath.rs`), and other
+//! programs get only the parts of the item they read converted for jaq.
 //!
 //! Recursion is bounded: recursive definitions check a per-thread stack budget and fail with a
 //! jq error past it, instead of overflowing the stack (see `stack.rs`).
@@ -120,7 +121,7 @@ struct ProgramInner {
     env: Option<Vec<(String, String)>>,
     /// The single result of a program that reads no input, computed once.
     constant: Option<Result<Option<Value>, JqError>>,
-    /// A plain path (`.a.b[0]`), evaluated on the JSON directly without jaq.
+    /// The program in the subset evaluated on the JSON directly, without jaq.
     fast_path: Option<fastpath::FastPath>,
     /// The only parts of the input the program reads, when that is known.
     projection: Option<fastpath::Projection>,
@@ -183,12 +184,18 @@ impl JqProgram {
         if let Some(constant) = &self.inner.constant {
             return constant.clone();
         }
-        if let Some(path) = &self.inner.fast_path {
-            return path.eval(input.json).map_err(|message| JqError::Runtime {
-                expr: self.inner.source.clone(),
-                message,
-            });
+        if let Some(fast) = &self.inner.fast_path {
+            match fast.eval(input.json) {
+                Ok(out) => return Ok(out),
+                Err(fastpath::Stop::Error(message)) => return Err(self.runtime_error(message)),
+                Err(fastpath::Stop::Defer) => {}
+            }
         }
+        self.first_interpreted(input)
+    }
+
+    /// The first output computed by jaq, never by the native evaluator.
+    fn first_interpreted(&self, input: &JqInput<'_>) -> Result<Option<Value>, JqError> {
         match &self.inner.projection {
             Some(projection) => self.first_val(projection.project(input.json)),
             None => self.first_val(input.val()),
@@ -202,9 +209,19 @@ impl JqProgram {
 
     /// All outputs on an already converted input.
     pub fn all_on(&self, input: &JqInput<'_>) -> Result<Vec<Value>, JqError> {
-        if self.inner.fast_path.is_some() {
-            return self.first_on(input).map(|v| v.into_iter().collect());
+        // The natively evaluated subset never yields more than one output.
+        if let Some(fast) = &self.inner.fast_path {
+            match fast.eval(input.json) {
+                Ok(out) => return Ok(out.into_iter().collect()),
+                Err(fastpath::Stop::Error(message)) => return Err(self.runtime_error(message)),
+                Err(fastpath::Stop::Defer) => {}
+            }
         }
+        self.all_interpreted(input)
+    }
+
+    /// All outputs computed by jaq, never by the native evaluator.
+    fn all_interpreted(&self, input: &JqInput<'_>) -> Result<Vec<Value>, JqError> {
         let _scope = stack::EvalScope::enter();
         let vars = self.vars();
         let ctx = Ctx::<Data>::new(&self.inner.filter.lut, Vars::new(vars));
@@ -247,6 +264,13 @@ impl JqProgram {
             expr: self.inner.source.clone(),
             max_depth: value::MAX_OUTPUT_DEPTH,
         })
+    }
+
+    fn runtime_error(&self, message: String) -> JqError {
+        JqError::Runtime {
+            expr: self.inner.source.clone(),
+            message,
+        }
     }
 
     fn exn_error(&self, e: jaq_core::Exn<'_, Val>) -> JqError {

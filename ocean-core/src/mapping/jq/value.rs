@@ -330,7 +330,8 @@ pub(crate) fn write_json(out: &mut String, val: &Val, depth: usize) {
     }
 }
 
-fn write_json_str(out: &mut String, s: &str) {
+/// Writes `s` as a JSON string the way jq dumps it.
+pub(crate) fn write_json_str(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {
