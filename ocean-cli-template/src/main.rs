@@ -25,6 +25,9 @@ enum Command {
     SignWebhook(cmd::sign_webhook::Args),
 }
 
+// The local Port parses and stores many small JSON values: the same allocator as integrations.
+ocean::global_allocator!();
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {

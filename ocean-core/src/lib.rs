@@ -50,4 +50,28 @@ pub mod __private {
     pub use crate::registry::{batch_stream, one_batch, start_hook};
     pub use futures;
     pub use inventory;
+    #[cfg(feature = "mimalloc")]
+    pub use mimalloc;
+}
+
+/// Installs the allocator Ocean integrations run with: mimalloc with the `mimalloc` feature
+/// (on by default), nothing without it. `ocean::run!()` calls it; a binary with its own `main`
+/// calls it once at the top level. To use another allocator, turn the feature off
+/// (`default-features = false`) and declare your own `#[global_allocator]`.
+#[cfg(feature = "mimalloc")]
+#[macro_export]
+macro_rules! global_allocator {
+    () => {
+        #[global_allocator]
+        static OCEAN_GLOBAL_ALLOCATOR: $crate::__private::mimalloc::MiMalloc =
+            $crate::__private::mimalloc::MiMalloc;
+    };
+}
+
+/// Installs the allocator Ocean integrations run with: nothing, as the `mimalloc` feature is
+/// off (the system allocator, or one the binary declares itself).
+#[cfg(not(feature = "mimalloc"))]
+#[macro_export]
+macro_rules! global_allocator {
+    () => {};
 }

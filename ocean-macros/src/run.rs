@@ -55,6 +55,8 @@ fn expand(model: &RunModel) -> TokenStream {
     quote! {
         #(#links)*
 
+        ::ocean::global_allocator!();
+
         fn main() -> ::std::process::ExitCode {
             ::ocean::runtime::run::<#config>(::ocean::runtime::IntegrationInfo {
                 name: ::core::env!("CARGO_PKG_NAME"),

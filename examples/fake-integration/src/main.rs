@@ -104,6 +104,9 @@ fn persons(ctx: Context) -> impl Stream<Item = Result<Vec<RawItem>>> + Send + 's
     }
 }
 
+// `ocean::run!()` does this itself; a binary with its own `main` asks for it.
+ocean::global_allocator!();
+
 fn main() -> ExitCode {
     ocean::runtime::run_with::<FakeConfig>(
         IntegrationInfo {
