@@ -1,7 +1,7 @@
 //! Where processing gets the port-app-config from, and the compiled mappings per config version.
 
 use super::error::LiveEventsError;
-use crate::mapping::{CompiledResource, JqEngine, PortAppConfig};
+use crate::mapping::{CompiledResource, JqEngine, PortAppConfig, ResourceConfig};
 use crate::port::client::PortClient;
 use futures::future::BoxFuture;
 use std::sync::{Arc, Mutex};
@@ -104,6 +104,9 @@ pub struct CompiledConfig {
     pub config: Arc<PortAppConfig>,
     /// One compiled resource per `config.resources` entry, same order.
     pub resources: Vec<CompiledResource>,
+    /// Each `config.resources` entry, shared, for the contexts handed to processors (so no
+    /// event clones a resource's configuration).
+    pub resource_configs: Vec<Arc<ResourceConfig>>,
 }
 
 /// Keeps the compiled form of the latest config, recompiling only when the config changes
@@ -138,6 +141,7 @@ impl CompiledConfigCache {
                 .iter()
                 .map(|r| CompiledResource::new(r, &self.jq))
                 .collect(),
+            resource_configs: config.resources.iter().cloned().map(Arc::new).collect(),
         });
         *latest = Some(Arc::clone(&compiled));
         compiled

@@ -482,6 +482,7 @@ mod tests {
             CompiledConfig {
                 config: Arc::clone(&self.config),
                 resources: self.resources.clone(),
+                resource_configs: self.resource_configs.clone(),
             }
         }
     }
