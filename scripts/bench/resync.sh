@@ -30,6 +30,8 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=scripts/bench/lib.sh
+source "$REPO/scripts/bench/lib.sh"
 BIN=${BIN:-$REPO/target/release}
 PORT_KIND=${PORT_KIND:-emulator}
 KIT=${KIT:-$REPO/../shared/bench/ocean-anchor}
@@ -52,34 +54,11 @@ CLIENT_ID=bench-client-id
 CLIENT_SECRET=bench-client-secret
 PORT_PID=""
 
-log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 
-stop_pid() { # pid [grace_seconds]: our own child only, by PID
-  local pid=$1 grace=${2:-10} i
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < grace * 10; i++)); do kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }; sleep 0.1; done
-  log "pid $pid ignored SIGTERM for ${grace}s, sending SIGKILL"
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 trap 'stop_pid "$PORT_PID" 5' EXIT INT TERM
 
-load1() { cut -d' ' -f1 /proc/loadavg; }
-below() { awk -v a="$1" -v b="$2" 'BEGIN{exit !(a < b)}'; }
 
-wait_for_quiet() { # polls every 20 s, at most 10 min; prints the load it started at
-  local i
-  for ((i = 0; i < 30; i++)); do
-    below "$(load1)" "$MAX_LOAD" && break
-    log "load $(load1) >= $MAX_LOAD; waiting"
-    sleep 20
-  done
-  load1
-}
 
-proc_kb() { awk -v k="$2:" '$1==k {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14+$15)/hz}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 start_port() { # logfile
   if [ "$PORT_KIND" = emulator ]; then

@@ -17,6 +17,8 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=scripts/bench/lib.sh
+source "$REPO/scripts/bench/lib.sh"
 KIT=${KIT:-$REPO/../shared/bench/ocean-anchor}
 BIN=${BIN:-$REPO/target/release}
 MAX_LOAD=${MAX_LOAD:-1.5}
@@ -25,18 +27,6 @@ RESULTS=$OUT/results.jsonl
 LOADS=$OUT/loads.jsonl
 mkdir -p "$OUT"
 
-log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
-load1() { cut -d' ' -f1 /proc/loadavg; }
-below() { awk -v a="$1" -v b="$2" 'BEGIN{exit !(a < b)}'; }
-wait_for_quiet() {
-  local i
-  for ((i = 0; i < 30; i++)); do
-    below "$(load1)" "$MAX_LOAD" && break
-    log "load $(load1) >= $MAX_LOAD; waiting"
-    sleep 20
-  done
-  load1
-}
 
 # target bench N rep: one kit run of one rep, its load recorded
 kit_run() {

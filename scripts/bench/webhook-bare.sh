@@ -12,6 +12,8 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=scripts/bench/lib.sh
+source "$REPO/scripts/bench/lib.sh"
 KIT=${KIT:-$REPO/../shared/bench/ocean-anchor}
 BARE=${BARE:-$REPO/target/release/bare-route}
 RESULTS=${RESULTS:-$REPO/scripts/bench/results/webhook-bare-$(date -u +%Y%m%d).jsonl}
@@ -23,26 +25,6 @@ PORT=${PORT:-8000}
 REPS=${1:-3}
 PID=""
 
-log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
-load1() { cut -d' ' -f1 /proc/loadavg; }
-below() { awk -v a="$1" -v b="$2" 'BEGIN{exit !(a < b)}'; }
-wait_for_quiet() {
-  local i
-  for ((i = 0; i < 30; i++)); do
-    below "$(load1)" "$MAX_LOAD" && break
-    log "load $(load1) >= $MAX_LOAD; waiting"
-    sleep 20
-  done
-  load1
-}
-stop_pid() {
-  local pid=$1 i
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 trap 'stop_pid "$PID"' EXIT INT TERM
 stats() { curl -sf "http://127.0.0.1:$PORT/stats"; }
 field() { sed -n "s/.*\"$1\":[[:space:]]*\([0-9]*\).*/\1/p"; }

@@ -27,6 +27,8 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=scripts/bench/lib.sh
+source "$REPO/scripts/bench/lib.sh"
 BIN=${BIN:-$REPO/target/release}
 BARE=${BARE:-$REPO/target/release/bare-route}
 LUA=$REPO/scripts/bench/webhook-person.lua
@@ -45,32 +47,13 @@ CLIENT_ID=bench-client-id
 CLIENT_SECRET=bench-client-secret
 PIDS=()
 
-log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
-load1() { cut -d' ' -f1 /proc/loadavg; }
-below() { awk -v a="$1" -v b="$2" 'BEGIN{exit !(a < b)}'; }
-wait_for_quiet() {
-  local i
-  for ((i = 0; i < 30; i++)); do
-    below "$(load1)" "$MAX_LOAD" && break
-    log "load $(load1) >= $MAX_LOAD; waiting"
-    sleep 20
-  done
-  load1
-}
-stop_pid() {
-  local pid=$1 i
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 cleanup() { local p; for p in "${PIDS[@]}"; do stop_pid "$p"; done; PIDS=(); }
 trap cleanup EXIT INT TERM
 wait_http() { # url pid
   local i
   for ((i = 0; i < 200; i++)); do
-    curl -s -o /dev/null "$1" && return 0
+    # Answered, and by our process: a leftover server on the same port must not be measured.
+    curl -s -o /dev/null "$1" && { sleep 0.2; kill -0 "$2" 2>/dev/null; } && return 0
     kill -0 "$2" 2>/dev/null || break
     sleep 0.05
   done
@@ -81,8 +64,6 @@ persons() { curl -sf "http://$PORT_ADDR/_local/stats" | python3 -c 'import json,
 metric() { # name -> value from the integration's /metrics
   curl -sf "http://127.0.0.1:$APP_PORT/metrics" | awk -v m="$1" '$1 ~ "^"m {v=$2} END {print v+0}'
 }
-proc_kb() { awk -v k="$2:" '$1==k {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14+$15)/hz}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 run_wrk() { # url out
   timeout -k 5 $((WRK_DURATION_S + 30)) wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${WRK_DURATION_S}s" \
     --timeout 10s -s "$LUA" "$1" >"$2" 2>&1 || true
