@@ -23,7 +23,10 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod polling;
+use polling::eventually;
 
 /// One repository resource, as in Ocean's manager tests (`kind=repository`, selector `true`,
 /// mapped to `service` entities).
@@ -317,15 +320,6 @@ impl Harness {
     async fn stop(self) {
         self.live.shutdown().await;
         self.port.stop().await.unwrap();
-    }
-}
-
-/// Polls `check` until it holds (bounded, so a broken implementation fails instead of hanging).
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 

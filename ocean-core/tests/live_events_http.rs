@@ -23,6 +23,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+mod polling;
+use polling::eventually;
+
 const SECRET: &str = "webhook-s3cret";
 const ADMIN: &str = "admin-t0ken";
 
@@ -498,15 +501,6 @@ impl Harness {
         self.live.shutdown().await;
         self.server.stop(false).await;
         self.port.stop().await.unwrap();
-    }
-}
-
-/// Polls `check` until it holds (bounded, so a broken implementation fails instead of hanging).
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

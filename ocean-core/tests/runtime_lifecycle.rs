@@ -13,6 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tempfile::TempDir;
 
+mod polling;
+use polling::eventually;
+
 const IDENTIFIER: &str = "runtime-test";
 
 const INFO: IntegrationInfo = IntegrationInfo {
@@ -145,17 +148,6 @@ fn with<'a>(
         .map(|(k, v)| (*k, v.as_str()))
         .chain(more.iter().copied())
         .collect()
-}
-
-/// Waits (boundedly) until `check` holds.
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..400 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting until {what}");
 }
 
 fn resync_status(port: &LocalPortHandle) -> Option<String> {

@@ -20,6 +20,9 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 use tempfile::TempDir;
 
+mod polling;
+use polling::eventually;
+
 const IDENTIFIER: &str = "live-runtime-test";
 const TOKEN_HEADER: &str = "x-test-token";
 const TOKEN: &str = "let-me-in";
@@ -218,17 +221,6 @@ async fn admin(method: reqwest::Method, url: &str, token: Option<&str>) -> (u16,
     let answer = request.send().await.expect("admin answers");
     let status = answer.status().as_u16();
     (status, answer.json().await.unwrap_or(Value::Null))
-}
-
-/// Waits (boundedly) until `check` holds.
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..400 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting until {what}");
 }
 
 fn embedded(running: &RunningIntegration) -> &LocalPortHandle {
