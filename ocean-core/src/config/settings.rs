@@ -334,6 +334,9 @@ pub struct LiveEventsSettings {
     /// their entities share Port's bulk requests. 1 processes events one by one.
     #[serde(deserialize_with = "at_least_one")]
     pub batch_size: usize,
+    /// Milliseconds a webhook waits for room in a full queue before it is answered 503
+    /// (`OCEAN__LIVE_EVENTS__ENQUEUE_WAIT_MS`, default 5; 0 refuses at once).
+    pub enqueue_wait_ms: u64,
     /// Bearer token of the dead-letter admin routes (`OCEAN__LIVE_EVENTS__ADMIN_TOKEN`);
     /// without one they answer 404.
     pub admin_token: Option<Secret>,
@@ -347,6 +350,7 @@ impl Default for LiveEventsSettings {
             redis: RedisSettings::default(),
             queue_capacity: 10_000,
             batch_size: 500,
+            enqueue_wait_ms: 5,
             admin_token: None,
             dead_letter_file: None,
         }
@@ -588,6 +592,7 @@ mod tests {
         assert_eq!(s.live_events.redis.url, "redis://localhost:6379");
         assert_eq!(s.live_events.queue_capacity, 10_000);
         assert_eq!(s.live_events.batch_size, 500);
+        assert_eq!(s.live_events.enqueue_wait_ms, 5);
     }
 
     #[test]

@@ -44,7 +44,10 @@ impl WebhookEvent {
                 payload,
                 headers: headers
                     .into_iter()
-                    .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                    .map(|(mut k, v)| {
+                        k.make_ascii_lowercase();
+                        (k, v)
+                    })
                     .collect(),
                 raw_body,
                 received_at,

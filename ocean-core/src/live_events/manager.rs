@@ -166,7 +166,9 @@ impl LiveEventsBuilder {
                 let capacity = self.options.queue_capacity;
                 let queue: Arc<dyn EventQueue> = match &self.queues {
                     Some(make) => make(&path, capacity),
-                    None => Arc::new(MemoryQueue::new(capacity)),
+                    None => Arc::new(
+                        MemoryQueue::new(capacity).with_enqueue_wait(self.options.enqueue_wait),
+                    ),
                 };
                 (path, PathState { processors, queue })
             })

@@ -12,6 +12,7 @@ use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
+use std::time::Duration;
 use tokio::sync::Notify;
 
 /// An event waiting for processing, with what intake decided about it.
@@ -66,9 +67,9 @@ pub struct Delivery {
 
 /// A queue of live events.
 pub trait EventQueue: Send + Sync + 'static {
-    /// Adds an event; fails with [`LiveEventsError::QueueFull`] at capacity and
-    /// [`LiveEventsError::QueueClosed`] after [`close`](Self::close). Returns only once the
-    /// backend holds the event.
+    /// Adds an event; fails with [`LiveEventsError::QueueFull`] at capacity (a backend may
+    /// first wait a bounded time for room) and [`LiveEventsError::QueueClosed`] after
+    /// [`close`](Self::close). Returns only once the backend holds the event.
     fn push(&self, event: QueuedEvent) -> BoxFuture<'_, Result<(), LiveEventsError>>;
     /// The next event whose group is not busy; `None` once closed and drained.
     fn pop(&self) -> BoxFuture<'_, Option<Delivery>>;
@@ -142,6 +143,10 @@ pub struct MemoryQueue {
     capacity: usize,
     state: Mutex<State>,
     changed: Notify,
+    /// Signalled when an event leaves the queue (acked or drained): a full queue has room.
+    space: Notify,
+    /// How long a push waits for room in a full queue before it is refused.
+    wait: Duration,
 }
 
 impl MemoryQueue {
@@ -151,15 +156,30 @@ impl MemoryQueue {
             capacity: capacity.max(1),
             state: Mutex::new(State::default()),
             changed: Notify::new(),
+            space: Notify::new(),
+            wait: Duration::ZERO,
         }
+    }
+
+    /// The same queue, where a push into a full queue waits up to `wait` for an event to
+    /// leave before it is refused.
+    pub fn with_enqueue_wait(mut self, wait: Duration) -> Self {
+        self.wait = wait;
+        self
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds an event without waiting (the in-memory push never blocks).
+    /// Adds an event without waiting, even when the queue was built to wait for room.
     pub fn try_push(&self, event: QueuedEvent) -> Result<(), LiveEventsError> {
+        self.offer(&mut Some(event))
+    }
+
+    /// Takes the event out of `slot` only when the queue accepts it, so a refused event can be
+    /// offered again.
+    fn offer(&self, slot: &mut Option<QueuedEvent>) -> Result<(), LiveEventsError> {
         let mut state = self.state();
         if state.closed {
             return Err(LiveEventsError::QueueClosed);
@@ -169,6 +189,9 @@ impl MemoryQueue {
                 capacity: self.capacity,
             });
         }
+        let Some(event) = slot.take() else {
+            return Ok(());
+        };
         match event.group.clone() {
             None => {
                 state.ungrouped.push_back(event);
@@ -210,13 +233,34 @@ impl MemoryQueue {
         }
         drop(state);
         self.changed.notify_waiters();
+        self.space.notify_waiters();
     }
 }
 
 impl EventQueue for MemoryQueue {
     fn push(&self, event: QueuedEvent) -> BoxFuture<'_, Result<(), LiveEventsError>> {
-        let result = self.try_push(event);
-        Box::pin(async move { result })
+        let mut slot = Some(event);
+        let first = self.offer(&mut slot);
+        Box::pin(async move {
+            match first {
+                Err(LiveEventsError::QueueFull { .. }) if !self.wait.is_zero() => {}
+                done => return done,
+            }
+            // Full: wait for an event to leave, up to the enqueue wait, then try once more.
+            let deadline = tokio::time::Instant::now() + self.wait;
+            loop {
+                let space = self.space.notified();
+                tokio::pin!(space);
+                space.as_mut().enable();
+                match self.offer(&mut slot) {
+                    Err(LiveEventsError::QueueFull { .. }) => {}
+                    done => return done,
+                }
+                if tokio::time::timeout_at(deadline, space).await.is_err() {
+                    return self.offer(&mut slot);
+                }
+            }
+        })
     }
 
     fn pop(&self) -> BoxFuture<'_, Option<Delivery>> {
@@ -264,6 +308,7 @@ impl EventQueue for MemoryQueue {
     fn close(&self) {
         self.state().closed = true;
         self.changed.notify_waiters();
+        self.space.notify_waiters();
     }
 
     fn depth(&self) -> usize {
@@ -295,6 +340,7 @@ impl EventQueue for MemoryQueue {
         state.queued = 0;
         drop(state);
         self.changed.notify_waiters();
+        self.space.notify_waiters();
         out
     }
 }
@@ -479,6 +525,68 @@ mod tests {
         ));
         q.ack(&d.id).await;
         q.try_push(item(None, 3)).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_push_into_a_full_queue_waits_for_an_ack_within_the_enqueue_wait() {
+        let q = Arc::new(MemoryQueue::new(1).with_enqueue_wait(Duration::from_secs(30)));
+        q.try_push(item(None, 1)).unwrap();
+        let d = q.try_pop().unwrap();
+        let pusher = {
+            let q = Arc::clone(&q);
+            tokio::spawn(async move { q.push(item(None, 2)).await })
+        };
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            !pusher.is_finished(),
+            "the push must wait while the queue is full"
+        );
+        q.ack(&d.id).await;
+        pusher.await.unwrap().unwrap();
+        assert_eq!(n(&q.try_pop().unwrap()), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_push_into_a_full_queue_is_refused_once_the_enqueue_wait_is_over() {
+        let q = MemoryQueue::new(1).with_enqueue_wait(Duration::from_millis(5));
+        q.try_push(item(None, 1)).unwrap();
+        let started = tokio::time::Instant::now();
+        assert!(matches!(
+            q.push(item(None, 2)).await,
+            Err(LiveEventsError::QueueFull { capacity: 1 })
+        ));
+        assert_eq!(started.elapsed(), Duration::from_millis(5));
+        assert_eq!(q.depth(), 1);
+    }
+
+    #[tokio::test]
+    async fn without_an_enqueue_wait_a_full_queue_refuses_at_once() {
+        let q = MemoryQueue::new(1);
+        q.try_push(item(None, 1)).unwrap();
+        assert!(matches!(
+            q.push(item(None, 2)).await,
+            Err(LiveEventsError::QueueFull { capacity: 1 })
+        ));
+    }
+
+    #[tokio::test]
+    async fn closing_the_queue_wakes_a_waiting_push_with_closed() {
+        let q = Arc::new(MemoryQueue::new(1).with_enqueue_wait(Duration::from_secs(30)));
+        q.try_push(item(None, 1)).unwrap();
+        let pusher = {
+            let q = Arc::clone(&q);
+            tokio::spawn(async move { q.push(item(None, 2)).await })
+        };
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+        q.close();
+        assert!(matches!(
+            pusher.await.unwrap(),
+            Err(LiveEventsError::QueueClosed)
+        ));
     }
 
     #[tokio::test]

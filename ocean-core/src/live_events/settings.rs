@@ -35,6 +35,11 @@ pub struct LiveEventsOptions {
     /// 500): their processors run concurrently and their entities share Port's bulk requests.
     /// 1 processes events one by one.
     pub batch_size: usize,
+    /// How long a webhook waits for room in a full queue before it is answered 503
+    /// (`live_events.enqueue_wait_ms`, default 5 ms). Under a burst the sender gets its 202 a
+    /// few milliseconds later instead of a 503 it must retry (some providers never do); zero
+    /// refuses at once.
+    pub enqueue_wait: Duration,
 }
 
 impl Default for LiveEventsOptions {
@@ -51,6 +56,7 @@ impl Default for LiveEventsOptions {
             admin_token: None,
             retry_after_seconds: 5,
             batch_size: 500,
+            enqueue_wait: Duration::from_millis(5),
         }
     }
 }
@@ -62,6 +68,7 @@ impl LiveEventsOptions {
             workers_per_path: settings.event_workers_count.max(1),
             queue_capacity: settings.live_events.queue_capacity.max(1),
             batch_size: settings.live_events.batch_size.max(1),
+            enqueue_wait: Duration::from_millis(settings.live_events.enqueue_wait_ms),
             max_event_processing: settings.max_event_processing_seconds,
             shutdown_grace: settings.max_wait_seconds_before_shutdown,
             port_app_config_ttl: settings.port.port_app_config_cache_ttl,

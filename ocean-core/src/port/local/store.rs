@@ -418,7 +418,9 @@ pub(crate) struct Cursor(pub(crate) String, pub(crate) String, pub(crate) String
 #[derive(Debug, Default)]
 pub(crate) struct Store {
     pub(crate) blueprints: BTreeMap<String, Arc<CompiledBlueprint>>,
-    entities: HashMap<String, HashMap<String, StoredEntity>>,
+    /// Boxed: the table stays small, so growing it to millions of entities moves pointers,
+    /// not whole entities.
+    entities: HashMap<String, HashMap<String, Box<StoredEntity>>>,
     by_datasource: BTreeMap<Arc<str>, BTreeSet<(String, String)>>,
     pub(crate) migrations: BTreeMap<String, Value>,
 }
@@ -443,7 +445,7 @@ impl Store {
 
     /// One entity.
     pub(crate) fn entity(&self, blueprint: &str, id: &str) -> Option<&StoredEntity> {
-        self.entities.get(blueprint)?.get(id)
+        self.entities.get(blueprint)?.get(id).map(|e| &**e)
     }
 
     /// Entities of a blueprint in identifier order, as tests see them.
@@ -533,7 +535,7 @@ impl Store {
         self.entities
             .entry(blueprint.to_owned())
             .or_default()
-            .insert(entity.identifier.clone(), entity);
+            .insert(entity.identifier.clone(), Box::new(entity));
     }
 
     fn unindex(&mut self, datasource: &Arc<str>, blueprint: &str, id: &str) {
@@ -550,7 +552,7 @@ impl Store {
         if let Some(ds) = &removed.datasource {
             self.unindex(ds, blueprint, id);
         }
-        Some(removed)
+        Some(*removed)
     }
 
     /// Entities of `blueprint` matching `query`, in identifier order.
@@ -582,7 +584,7 @@ impl Store {
                             .filter(|id| seen.insert(*id))
                             .filter_map(|id| m.get(id))
                             .filter(|e| query.matches(bp, e))
-                            .map(|e| (bp.as_str(), e))
+                            .map(|e| (bp.as_str(), &**e))
                             .collect()
                     })
                     .unwrap_or_default(),
@@ -592,7 +594,7 @@ impl Store {
                     .map(|(bp, m)| {
                         m.values()
                             .filter(|e| query.matches(bp, e))
-                            .map(|e| (bp.as_str(), e))
+                            .map(|e| (bp.as_str(), &**e))
                             .collect()
                     })
                     .unwrap_or_default(),
@@ -602,7 +604,7 @@ impl Store {
                     .flat_map(|(bp, m)| {
                         m.values()
                             .filter(|e| query.matches(bp, e))
-                            .map(move |e| (bp.as_str(), e))
+                            .map(move |e| (bp.as_str(), &**e))
                     })
                     .collect(),
             };
