@@ -13,6 +13,7 @@
 )]
 
 pub mod config;
+mod context;
 mod error;
 pub mod live_events;
 pub mod mapping;
@@ -24,8 +25,8 @@ pub mod server;
 pub mod signature;
 pub mod sync;
 
+pub use context::{Context, FromContext};
 pub use error::{Error, Result};
-pub use runtime::Context;
 
 /// Attribute and entry-point macros: `#[on_resync]`, `#[on_start]`, `#[webhook_processor]`,
 /// `ocean::run!()`.
@@ -46,8 +47,20 @@ pub type RawItem = serde_json::Value;
 
 /// Implementation details used by the code the macros generate. Not a public API.
 #[doc(hidden)]
+///
+/// Macro expansions name only paths under `::ocean::__private`, so the modules behind them can
+/// move without breaking authors' code.
 pub mod __private {
-    pub use crate::registry::{batch_stream, one_batch, start_hook};
+    pub use crate::global_allocator;
+    pub use crate::live_events::{
+        DynWebhookProcessor, ProcessorRetryPolicy, WebhookProcessor, WebhookProcessorRegistration,
+        processor_factory,
+    };
+    pub use crate::registry::{
+        ResyncHandler, ResyncStream, StartHook, batch_stream, one_batch, start_hook,
+    };
+    pub use crate::runtime::{IntegrationInfo, NoConfig, run};
+    pub use crate::{Context, FromContext, Result};
     pub use futures;
     pub use inventory;
     #[cfg(feature = "mimalloc")]

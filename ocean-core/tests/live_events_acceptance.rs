@@ -9,9 +9,9 @@ use bytes::Bytes;
 use chrono::Utc;
 use ocean::config::Secret;
 use ocean::live_events::{
-    DynWebhookProcessor, FixedPortAppConfig, IntakeOutcome, LiveEvents, LiveEventsOptions, Payload,
+    FixedPortAppConfig, IntakeOutcome, LiveEvents, LiveEventsOptions, Payload,
     ProcessorRetryPolicy, WebhookEvent, WebhookEventRawResults, WebhookProcessor,
-    WebhookProcessorRegistration,
+    WebhookProcessorRegistration, processor_factory,
 };
 use ocean::mapping::{PortAppConfig, ResourceConfig};
 use ocean::port::client::{PortClient, PortClientConfig};
@@ -200,10 +200,6 @@ impl WebhookProcessor for Declines {
     }
 }
 
-fn make<P: WebhookProcessor + Default>() -> Arc<dyn DynWebhookProcessor> {
-    Arc::new(P::default())
-}
-
 fn fast_retries(max_retries: u32) -> ProcessorRetryPolicy {
     ProcessorRetryPolicy {
         max_retries,
@@ -221,7 +217,7 @@ fn recorder(max_retries: u32) -> WebhookProcessorRegistration {
         retry: fast_retries(max_retries),
         file: file!(),
         line: line!(),
-        factory: make::<Recorder>,
+        factory: processor_factory::<Recorder>,
     }
 }
 
@@ -233,7 +229,7 @@ fn declines() -> WebhookProcessorRegistration {
         retry: fast_retries(3),
         file: file!(),
         line: line!(),
-        factory: make::<Declines>,
+        factory: processor_factory::<Declines>,
     }
 }
 

@@ -5,10 +5,10 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use bytes::Bytes;
 use ocean::config::Secret;
 use ocean::live_events::{
-    DynWebhookProcessor, FixedPortAppConfig, LiveApplier, LiveEvents, LiveEventsError,
-    LiveEventsOptions, Payload, PortAppConfigFromPort, PortAppConfigProvider, ProcessorRetryPolicy,
-    RawRoutesRegistration, WebhookEvent, WebhookEventRawResults, WebhookProcessor,
-    WebhookProcessorRegistration, collect_registrations,
+    FixedPortAppConfig, LiveApplier, LiveEvents, LiveEventsError, LiveEventsOptions, Payload,
+    PortAppConfigFromPort, PortAppConfigProvider, ProcessorRetryPolicy, RawRoutesRegistration,
+    WebhookEvent, WebhookEventRawResults, WebhookProcessor, WebhookProcessorRegistration,
+    collect_registrations, processor_factory,
 };
 use ocean::mapping::{PortAppConfig, ResourceConfig};
 use ocean::port::client::{PortClient, PortClientConfig};
@@ -278,12 +278,8 @@ fn hook_registration() -> WebhookProcessorRegistration {
         retry: fast_retries(),
         file: file!(),
         line: line!(),
-        factory: make::<HookProcessor>,
+        factory: processor_factory::<HookProcessor>,
     }
-}
-
-fn make<P: WebhookProcessor + Default>() -> Arc<dyn DynWebhookProcessor> {
-    Arc::new(P::default())
 }
 
 fn fast_retries() -> ProcessorRetryPolicy {
@@ -303,7 +299,7 @@ fn repo_registration() -> WebhookProcessorRegistration {
         retry: fast_retries(),
         file: file!(),
         line: line!(),
-        factory: make::<RepoProcessor>,
+        factory: processor_factory::<RepoProcessor>,
     }
 }
 
@@ -315,7 +311,7 @@ fn team_registration() -> WebhookProcessorRegistration {
         retry: fast_retries(),
         file: file!(),
         line: line!(),
-        factory: make::<TeamProcessor>,
+        factory: processor_factory::<TeamProcessor>,
     }
 }
 
@@ -327,7 +323,7 @@ fn unmapped_registration() -> WebhookProcessorRegistration {
         retry: fast_retries(),
         file: file!(),
         line: line!(),
-        factory: make::<UnmappedProcessor>,
+        factory: processor_factory::<UnmappedProcessor>,
     }
 }
 
@@ -1201,7 +1197,7 @@ ocean::__private::inventory::submit! {
         },
         file: file!(),
         line: line!(),
-        factory: make::<RepoProcessor>,
+        factory: processor_factory::<RepoProcessor>,
     }
 }
 

@@ -4,8 +4,8 @@
 use bytes::Bytes;
 use ocean::config::{ApplicationSettings, ConfigSources, OceanSettings};
 use ocean::live_events::{
-    DynWebhookProcessor, IntakeOutcome, Payload, ProcessorRetryPolicy, WebhookEvent,
-    WebhookEventRawResults, WebhookProcessor, WebhookProcessorRegistration,
+    IntakeOutcome, Payload, ProcessorRetryPolicy, WebhookEvent, WebhookEventRawResults,
+    WebhookProcessor, WebhookProcessorRegistration, processor_factory,
 };
 use ocean::mapping::ResourceConfig;
 use ocean::port::local::{LocalPort, LocalPortHandle};
@@ -120,10 +120,6 @@ impl WebhookProcessor for ThingProcessor {
     }
 }
 
-fn make_thing_processor() -> Arc<dyn DynWebhookProcessor> {
-    Arc::new(ThingProcessor)
-}
-
 fn thing_registration() -> WebhookProcessorRegistration {
     WebhookProcessorRegistration {
         path: "/webhook",
@@ -135,7 +131,7 @@ fn thing_registration() -> WebhookProcessorRegistration {
         },
         file: file!(),
         line: line!(),
-        factory: make_thing_processor,
+        factory: processor_factory::<ThingProcessor>,
     }
 }
 
@@ -456,4 +452,77 @@ fn about_lists_the_webhook_processors() {
         "{p}"
     );
     assert_eq!(about["kinds"], json!(["thing"]));
+}
+
+/// A processor whose constructor reads a setting the integration does not have.
+struct NeedsASecret;
+
+impl ocean::FromContext for NeedsASecret {
+    fn from_context(_ctx: &Context) -> Result<Self> {
+        Err(Error::msg(
+            "OCEAN__INTEGRATION__CONFIG__WEBHOOK_SECRET is not set",
+        ))
+    }
+}
+
+impl WebhookProcessor for NeedsASecret {
+    async fn should_process_event(&self, _event: &WebhookEvent) -> bool {
+        true
+    }
+    async fn authenticate(&self, _event: &WebhookEvent) -> Result<bool> {
+        Ok(true)
+    }
+    async fn validate_payload(&self, _payload: &Payload) -> Result<bool> {
+        Ok(true)
+    }
+    async fn handle_event(
+        &self,
+        _payload: &Payload,
+        _resource: &ResourceConfig,
+        _ctx: &Context,
+    ) -> Result<WebhookEventRawResults> {
+        Ok(WebhookEventRawResults::default())
+    }
+}
+
+#[tokio::test]
+async fn a_processor_constructor_error_stops_startup_naming_the_processor_and_the_cause() {
+    let resources = resources();
+    let sources = ConfigSources::new()
+        .with_env_var("OCEAN__INTEGRATION__IDENTIFIER", IDENTIFIER)
+        .with_env_var(
+            "OCEAN__RESOURCES_PATH",
+            resources.path().display().to_string(),
+        )
+        .with_env_var("OCEAN__EVENT_LISTENER__TYPE", "WEBHOOKS_ONLY")
+        .with_env_var("APPLICATION__PORT", "0");
+    let settings = OceanSettings::load(&sources, Some("live-runtime-test")).expect("settings");
+    let application = ApplicationSettings::load(&sources).expect("application settings");
+    let mut registry = Registry::new();
+    registry
+        .register_webhook_processors([
+            thing_registration(),
+            WebhookProcessorRegistration {
+                path: "/webhook",
+                name: "NeedsASecret",
+                kinds: &["thing"],
+                retry: ProcessorRetryPolicy::default(),
+                file: "src/hooks.rs",
+                line: 12,
+                factory: processor_factory::<NeedsASecret>,
+            },
+        ])
+        .expect("the processors register");
+    let mut args = Launch::new(INFO, settings, application, registry, Arc::new(NoConfig {}));
+    args.bind_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let error = launch(args)
+        .await
+        .expect_err("the constructor fails")
+        .to_string();
+    assert!(
+        error.contains(
+            "webhook processor `NeedsASecret` (registered at src/hooks.rs:12) could not be built: OCEAN__INTEGRATION__CONFIG__WEBHOOK_SECRET is not set"
+        ),
+        "{error}"
+    );
 }

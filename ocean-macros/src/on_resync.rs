@@ -193,12 +193,12 @@ fn expand(item: &ItemFn, model: &ResyncModel) -> TokenStream {
 
         #(#cfgs)*
         const _: () = {
-            fn __ocean_resync_handler(ctx: ::ocean::Context) -> ::ocean::registry::ResyncStream {
+            fn __ocean_resync_handler(ctx: ::ocean::__private::Context) -> ::ocean::__private::ResyncStream {
                 let #output = #function(#ctx);
                 #call
             }
             ::ocean::__private::inventory::submit! {
-                ::ocean::registry::ResyncHandler {
+                ::ocean::__private::ResyncHandler {
                     kind: #kind,
                     name: #name,
                     file: ::core::file!(),

@@ -85,13 +85,13 @@ fn expand(item: &ItemFn, model: &StartModel) -> TokenStream {
         #(#cfgs)*
         const _: () = {
             fn __ocean_start_hook(
-                ctx: ::ocean::Context,
-            ) -> ::ocean::__private::futures::future::BoxFuture<'static, ::ocean::Result<()>> {
+                ctx: ::ocean::__private::Context,
+            ) -> ::ocean::__private::futures::future::BoxFuture<'static, ::ocean::__private::Result<()>> {
                 let #output = #function(#ctx);
                 #call
             }
             ::ocean::__private::inventory::submit! {
-                ::ocean::registry::StartHook {
+                ::ocean::__private::StartHook {
                     name: #name,
                     file: ::core::file!(),
                     line: ::core::line!(),

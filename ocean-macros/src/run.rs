@@ -42,7 +42,7 @@ fn model(input: TokenStream) -> syn::Result<RunModel> {
 fn expand(model: &RunModel) -> TokenStream {
     let config = match &model.config {
         Some(ty) => quote_spanned!(ty.span()=> #ty),
-        None => quote!(::ocean::runtime::NoConfig),
+        None => quote!(::ocean::__private::NoConfig),
     };
     // A crate nothing refers to is not linked, and its `inventory` registrations vanish with
     // it; naming it keeps it. The binary's own registrations are always linked.
@@ -55,10 +55,10 @@ fn expand(model: &RunModel) -> TokenStream {
     quote! {
         #(#links)*
 
-        ::ocean::global_allocator!();
+        ::ocean::__private::global_allocator!();
 
         fn main() -> ::std::process::ExitCode {
-            ::ocean::runtime::run::<#config>(::ocean::runtime::IntegrationInfo {
+            ::ocean::__private::run::<#config>(::ocean::__private::IntegrationInfo {
                 name: ::core::env!("CARGO_PKG_NAME"),
                 version: ::core::env!("CARGO_PKG_VERSION"),
                 manifest_dir: ::core::env!("CARGO_MANIFEST_DIR"),

@@ -1,7 +1,8 @@
 //! `#[webhook_processor(path = "/webhook", kinds = ["issue"], ...)]` on a struct: parse the
 //! arguments, check them and the struct into a model, expand to the struct as written plus a
 //! registration (path, kinds, retry policy, factory) and assertions that the struct implements
-//! `WebhookProcessor` and `Default`, reported on the struct's name.
+//! `WebhookProcessor` and `FromContext` (every `Default` type does), reported on the struct's
+//! name. The runtime builds the processor from the context once the configuration is loaded.
 
 use crate::attr::{ArgSpec, Args};
 use crate::output::{both, combine, expansion_or_item};
@@ -306,7 +307,7 @@ fn check_item(item: TokenStream) -> syn::Result<ItemStruct> {
             return Err(syn::Error::new(
                 span,
                 format!(
-                    "`{MACRO}` goes on a struct that implements `WebhookProcessor` and `Default`, not on {what}: `{EXAMPLE}`"
+                    "`{MACRO}` goes on a struct that implements `WebhookProcessor` (and `Default`, or `FromContext` to read its configuration), not on {what}: `{EXAMPLE}`"
                 ),
             ));
         }
@@ -314,7 +315,7 @@ fn check_item(item: TokenStream) -> syn::Result<ItemStruct> {
     let generics = &item.generics;
     if !generics.params.is_empty() || generics.where_clause.is_some() {
         let message = format!(
-            "`{MACRO}` structs cannot be generic: the runtime builds the processor with `Default::default()` and no type or lifetime arguments; register a concrete struct"
+            "`{MACRO}` structs cannot be generic: the runtime builds the processor with `FromContext::from_context` and no type or lifetime arguments; register a concrete struct"
         );
         return Err(match &generics.where_clause {
             Some(w) if generics.params.is_empty() => syn::Error::new_spanned(w, message),
@@ -367,40 +368,20 @@ fn expand(item: &ItemStruct, model: &ProcessorModel) -> TokenStream {
     let initial = duration_tokens(model.retry.initial_retry_delay);
     let max = duration_tokens(model.retry.max_retry_delay);
     let base = model.retry.exponential_base;
-    let default_message = format!("`{name}` has no `Default` implementation");
-    let default_label = format!("`{MACRO}` builds `{name}` with `Default::default()`");
-    let default_note =
-        format!("add `#[derive(Default)]` to `{name}`, or `impl Default for {name}`");
     // The factory is also the check that the struct implements both traits: instantiated
     // once, with its bounds spanned on the struct's name, so each missing implementation is
-    // reported once, where it is fixed. (A separate assertion would report it twice: once
-    // there and once more where the factory turns the struct into a trait object.)
-    // Items of the block shadow the author's: a struct named like the helper trait gets a
-    // different trait name.
-    let built_by_default = if ident == "BuiltByDefault" {
-        Ident::new("BuiltByDefaultForProcessor", ident.span())
-    } else {
-        Ident::new("BuiltByDefault", ident.span())
-    };
+    // reported once, where it is fixed (`FromContext` says how: derive `Default`, or implement
+    // it to read the configuration).
     let factory = quote_spanned! {ident.span()=>
-        #[diagnostic::on_unimplemented(
-            message = #default_message,
-            label = #default_label,
-            note = #default_note
-        )]
-        trait #built_by_default: ::core::marker::Sized {
-            fn build() -> Self;
-        }
-        impl<T: ::core::default::Default> #built_by_default for T {
-            fn build() -> Self {
-                <T as ::core::default::Default>::default()
-            }
-        }
-        fn processor_factory<T>() -> ::std::sync::Arc<dyn ::ocean::live_events::DynWebhookProcessor>
+        fn processor_factory<T>(
+            ctx: &::ocean::__private::Context,
+        ) -> ::ocean::__private::Result<::std::sync::Arc<dyn ::ocean::__private::DynWebhookProcessor>>
         where
-            T: ::ocean::live_events::WebhookProcessor + #built_by_default,
+            T: ::ocean::__private::WebhookProcessor + ::ocean::__private::FromContext,
         {
-            ::std::sync::Arc::new(<T as #built_by_default>::build())
+            ::core::result::Result::Ok(::std::sync::Arc::new(
+                <T as ::ocean::__private::FromContext>::from_context(ctx)?,
+            ))
         }
     };
     let factory_for_type = quote_spanned!(ident.span()=> processor_factory::<#ident>);
@@ -413,11 +394,11 @@ fn expand(item: &ItemStruct, model: &ProcessorModel) -> TokenStream {
             #factory
 
             ::ocean::__private::inventory::submit! {
-                ::ocean::live_events::WebhookProcessorRegistration {
+                ::ocean::__private::WebhookProcessorRegistration {
                     path: #path,
                     name: #name,
                     kinds: &[#(#kinds),*],
-                    retry: ::ocean::live_events::ProcessorRetryPolicy {
+                    retry: ::ocean::__private::ProcessorRetryPolicy {
                         max_retries: #max_retries,
                         initial_retry_delay: #initial,
                         max_retry_delay: #max,

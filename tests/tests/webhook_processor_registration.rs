@@ -1,6 +1,6 @@
 //! `#[webhook_processor]` registrations are linked into the binary and collected with the
 //! path, kinds and retry policy written in the attribute, and their factory builds a working
-//! processor from `Default`.
+//! processor from the context (`Default`, or the processor's own `FromContext`).
 
 use ocean::live_events::{
     DynWebhookProcessor, Payload, ProcessorRetryPolicy, WebhookEvent, WebhookEventRawResults,
@@ -87,6 +87,51 @@ impl WebhookProcessor for AuditProcessor {
     }
 }
 
+/// The settings the configured processor reads (what `ocean::run!(config = ...)` would load).
+struct DeploySettings {
+    token: Option<String>,
+}
+
+/// A processor that needs its configuration: built from the context, not from `Default`.
+#[ocean::webhook_processor(path = "/webhook/deploys", kinds = ["deploy"])]
+struct DeployProcessor {
+    token: String,
+}
+
+impl ocean::FromContext for DeployProcessor {
+    fn from_context(ctx: &Context) -> Result<Self> {
+        let settings = ctx.config::<DeploySettings>()?;
+        let token = settings
+            .token
+            .clone()
+            .ok_or_else(|| ocean::Error::msg("OCEAN__INTEGRATION__CONFIG__TOKEN is not set"))?;
+        Ok(Self { token })
+    }
+}
+
+impl WebhookProcessor for DeployProcessor {
+    async fn should_process_event(&self, _event: &WebhookEvent) -> bool {
+        true
+    }
+
+    async fn authenticate(&self, event: &WebhookEvent) -> Result<bool> {
+        Ok(event.header("x-token") == Some(self.token.as_str()))
+    }
+
+    async fn validate_payload(&self, _payload: &Payload) -> Result<bool> {
+        Ok(true)
+    }
+
+    async fn handle_event(
+        &self,
+        payload: &Payload,
+        _resource: &ResourceConfig,
+        _ctx: &Context,
+    ) -> Result<WebhookEventRawResults> {
+        Ok(WebhookEventRawResults::updated(vec![payload.clone()]))
+    }
+}
+
 /// Every registration of this binary, sorted by path: `inventory` gives no order.
 fn registrations() -> Vec<&'static WebhookProcessorRegistration> {
     let mut found: Vec<_> =
@@ -139,7 +184,8 @@ fn every_processor_of_the_binary_is_collected() {
         paths,
         [
             ("/webhook", "IssueProcessor"),
-            ("/webhook/audit", "AuditProcessor")
+            ("/webhook/audit", "AuditProcessor"),
+            ("/webhook/deploys", "DeployProcessor"),
         ]
     );
 }
@@ -171,7 +217,8 @@ fn knobs_left_out_take_the_runtime_defaults() {
 #[tokio::test]
 async fn factory_builds_the_processor_from_default_and_its_methods_run() -> Result<()> {
     let issue = registration("/webhook");
-    let processor: Arc<dyn DynWebhookProcessor> = (issue.factory)();
+    let ctx = Context::new("acme".to_owned(), reqwest::Client::new());
+    let processor: Arc<dyn DynWebhookProcessor> = (issue.factory)(&ctx)?;
     let payload = json!({"issue": {"key": "PRJ-1", "fields": {"summary": "Broken"}}});
     let from_jira = event(&[("X-Source", "jira"), ("X-Token", "secret")], payload);
     let from_elsewhere = event(&[("X-Source", "github")], json!({}));
@@ -187,7 +234,6 @@ async fn factory_builds_the_processor_from_default_and_its_methods_run() -> Resu
         ["issue", "project"]
     );
 
-    let ctx = Context::new("acme".to_owned(), reqwest::Client::new());
     let results = processor
         .handle_event(from_jira.payload(), &issue_resource(), &ctx)
         .await?;
@@ -211,17 +257,55 @@ async fn factory_builds_the_processor_from_default_and_its_methods_run() -> Resu
 #[tokio::test]
 async fn each_factory_call_builds_a_fresh_processor_of_its_own_type() -> Result<()> {
     let audit = registration("/webhook/audit");
-    let first = (audit.factory)();
-    let second = (audit.factory)();
+    let ctx = Context::new((), reqwest::Client::new());
+    let first = (audit.factory)(&ctx)?;
+    let second = (audit.factory)(&ctx)?;
     assert!(!Arc::ptr_eq(&first, &second));
     let payload = json!({"id": "a1"});
     let event = event(&[], payload.clone());
     assert!(first.should_process_event(&event).await);
-    let ctx = Context::new((), reqwest::Client::new());
     let results = first
         .handle_event(event.payload(), &issue_resource(), &ctx)
         .await?;
     assert_eq!(results.deleted_raw_results, [payload]);
     assert!(results.updated_raw_results.is_empty());
     Ok(())
+}
+
+#[tokio::test]
+async fn a_processor_with_its_own_constructor_reads_its_configuration() -> Result<()> {
+    let deploys = registration("/webhook/deploys");
+    let settings = DeploySettings {
+        token: Some("t0ken".to_owned()),
+    };
+    let ctx = Context::new(settings, reqwest::Client::new());
+    let processor = (deploys.factory)(&ctx)?;
+    assert!(
+        processor
+            .authenticate(&event(&[("X-Token", "t0ken")], json!({})))
+            .await?
+    );
+    assert!(
+        !processor
+            .authenticate(&event(&[("X-Token", "other")], json!({})))
+            .await?
+    );
+    Ok(())
+}
+
+#[test]
+fn a_constructor_error_is_returned_by_the_factory() {
+    let deploys = registration("/webhook/deploys");
+    let unset = Context::new(DeploySettings { token: None }, reqwest::Client::new());
+    let message = (deploys.factory)(&unset).err().map(|e| e.to_string());
+    assert_eq!(
+        message.as_deref(),
+        Some("OCEAN__INTEGRATION__CONFIG__TOKEN is not set")
+    );
+    let wrong_type = Context::new((), reqwest::Client::new());
+    let message = (deploys.factory)(&wrong_type)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(message.contains("DeploySettings"), "{message}");
 }

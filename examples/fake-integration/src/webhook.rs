@@ -31,8 +31,6 @@ enum Auth {
     Signed(StandardWebhooks),
     /// No secret is configured: every sender is trusted (a warning is logged at startup).
     Unsigned,
-    /// The secret could not be used, or the configuration was not available: fail closed.
-    Refused(String),
 }
 
 /// Applies `person.updated` / `person.deleted` events to the `fake-person` entities; one event
@@ -42,53 +40,36 @@ pub struct PersonWebhookProcessor {
     auth: Auth,
 }
 
-/// The runtime builds the processor with `Default`, after loading the configuration, so it
-/// reads the webhook secret from the running integration's context.
-impl Default for PersonWebhookProcessor {
-    fn default() -> Self {
-        match Context::current() {
-            Some(ctx) => match ctx.config::<FakeConfig>() {
-                Ok(config) => Self::from_config(config),
-                Err(e) => Self::refusing(e.to_string()),
-            },
-            None => Self::refusing(
-                "the integration's configuration is not available (the processor was built outside the runtime)"
-                    .to_owned(),
-            ),
-        }
+/// Built by the runtime once the configuration is loaded: the webhook secret comes from the
+/// integration's [`FakeConfig`].
+impl FromContext for PersonWebhookProcessor {
+    fn from_context(ctx: &Context) -> Result<Self> {
+        Self::from_config(ctx.config::<FakeConfig>()?)
     }
 }
 
 impl PersonWebhookProcessor {
     /// A processor verifying signatures with `config.webhook_secret`, or accepting unsigned
-    /// events (with a warning) when there is none.
-    pub fn from_config(config: &FakeConfig) -> Self {
+    /// events (with a warning) when there is none. A secret that is not a Standard Webhooks
+    /// secret is an error, which stops the integration at startup.
+    pub fn from_config(config: &FakeConfig) -> Result<Self> {
         let Some(secret) = &config.webhook_secret else {
             tracing::warn!(
                 "OCEAN__INTEGRATION__CONFIG__WEBHOOK_SECRET is not set: /integration/webhook accepts unsigned events"
             );
-            return Self {
+            return Ok(Self {
                 auth: Auth::Unsigned,
-            };
+            });
         };
         let verifier = StandardWebhooks::new(secret.clone());
-        match verifier.check_secret() {
-            Ok(()) => Self {
-                auth: Auth::Signed(verifier),
-            },
-            Err(e) => {
-                let reason = format!("OCEAN__INTEGRATION__CONFIG__WEBHOOK_SECRET is unusable: {e}");
-                tracing::error!("{reason}; every webhook is rejected");
-                Self::refusing(reason)
-            }
-        }
-    }
-
-    fn refusing(reason: String) -> Self {
-        tracing::error!(%reason, "person webhooks are rejected");
-        Self {
-            auth: Auth::Refused(reason),
-        }
+        verifier.check_secret().map_err(|e| {
+            Error::msg(format!(
+                "OCEAN__INTEGRATION__CONFIG__WEBHOOK_SECRET is unusable: {e}"
+            ))
+        })?;
+        Ok(Self {
+            auth: Auth::Signed(verifier),
+        })
     }
 }
 
@@ -129,7 +110,6 @@ impl WebhookProcessor for PersonWebhookProcessor {
                 .map(|()| true)
                 .map_err(|e| Error::msg(format!("bad Standard Webhooks signature: {e}"))),
             Auth::Unsigned => Ok(true),
-            Auth::Refused(reason) => Err(Error::msg(reason.clone())),
         }
     }
 
@@ -229,7 +209,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_correctly_signed_event_is_accepted_once() {
-        let processor = PersonWebhookProcessor::from_config(&config(Some(SECRET)));
+        let processor = PersonWebhookProcessor::from_config(&config(Some(SECRET))).unwrap();
         let body = body(PERSON_UPDATED, "person-1-2");
         let event = signed(&body, "msg_1", SECRET);
         assert!(processor.should_process_event(&event).await);
@@ -240,7 +220,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_delivery_not_accepted_can_be_retried_with_the_same_id() {
-        let processor = PersonWebhookProcessor::from_config(&config(Some(SECRET)));
+        let processor = PersonWebhookProcessor::from_config(&config(Some(SECRET))).unwrap();
         let body = body(PERSON_UPDATED, "person-1-2");
         let event = signed(&body, "msg_503", SECRET);
         assert!(processor.authenticate(&event).await.unwrap());
@@ -253,7 +233,7 @@ mod tests {
 
     #[tokio::test]
     async fn wrong_missing_or_tampered_signatures_are_rejected() {
-        let processor = PersonWebhookProcessor::from_config(&config(Some(SECRET)));
+        let processor = PersonWebhookProcessor::from_config(&config(Some(SECRET))).unwrap();
         let body = body(PERSON_UPDATED, "person-1-2");
         let other_key = signed(&body, "msg_2", "whsec_c2VjcmV0LW9mLXNvbWVvbmUtZWxzZQ==");
         assert!(processor.authenticate(&other_key).await.is_err());
@@ -274,28 +254,31 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_secret_unsigned_events_are_accepted() {
-        let processor = PersonWebhookProcessor::from_config(&config(None));
+        let processor = PersonWebhookProcessor::from_config(&config(None)).unwrap();
         let event = event(&body(PERSON_UPDATED, "person-0-0"), Vec::new());
         assert!(processor.authenticate(&event).await.unwrap());
     }
 
-    #[tokio::test]
-    async fn an_unusable_secret_or_a_missing_configuration_fails_closed() {
-        let bad = PersonWebhookProcessor::from_config(&config(Some("whsec_not base64!")));
-        let body = body(PERSON_UPDATED, "person-0-0");
-        assert!(bad.authenticate(&event(&body, Vec::new())).await.is_err());
-        // No runtime set a context in this test process.
-        let detached = PersonWebhookProcessor::default();
-        let err = detached
-            .authenticate(&event(&body, Vec::new()))
-            .await
-            .unwrap_err();
-        assert!(err.to_string().contains("not available"), "{err}");
+    #[test]
+    fn an_unusable_secret_or_a_missing_configuration_cannot_build_the_processor() {
+        let Err(bad) = PersonWebhookProcessor::from_config(&config(Some("whsec_not base64!")))
+        else {
+            panic!("a secret that is not base64 was accepted");
+        };
+        assert!(
+            bad.to_string().contains("WEBHOOK_SECRET is unusable"),
+            "{bad}"
+        );
+        let ctx = Context::new((), reqwest::Client::new());
+        let Err(missing) = PersonWebhookProcessor::from_context(&ctx) else {
+            panic!("a context without the FakeConfig built a processor");
+        };
+        assert!(missing.to_string().contains("FakeConfig"), "{missing}");
     }
 
     #[tokio::test]
     async fn an_update_upserts_the_person_with_its_department_object() {
-        let processor = PersonWebhookProcessor::from_config(&config(None));
+        let processor = PersonWebhookProcessor::from_config(&config(None)).unwrap();
         let payload: Value = serde_json::from_slice(&body(PERSON_UPDATED, "person-1-2")).unwrap();
         let results = processor
             .handle_event(&payload, &resource(), &ctx())
@@ -313,7 +296,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_deletion_deletes_the_person() {
-        let processor = PersonWebhookProcessor::from_config(&config(None));
+        let processor = PersonWebhookProcessor::from_config(&config(None)).unwrap();
         let payload: Value = serde_json::from_slice(&body(PERSON_DELETED, "person-1-2")).unwrap();
         let results = processor
             .handle_event(&payload, &resource(), &ctx())
@@ -325,7 +308,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_person_id_is_required_and_orders_the_events() {
-        let processor = PersonWebhookProcessor::from_config(&config(None));
+        let processor = PersonWebhookProcessor::from_config(&config(None)).unwrap();
         assert!(
             !processor
                 .validate_payload(&json!({"type": PERSON_UPDATED, "person": {"name": "x"}}))
@@ -345,7 +328,7 @@ mod tests {
 
     #[tokio::test]
     async fn other_events_are_not_for_this_processor() {
-        let processor = PersonWebhookProcessor::from_config(&config(None));
+        let processor = PersonWebhookProcessor::from_config(&config(None)).unwrap();
         for payload in [
             json!({"type": "department.updated", "person": {"id": "p"}}),
             json!({"type": PERSON_UPDATED}),

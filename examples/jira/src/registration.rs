@@ -1,9 +1,8 @@
-//! At start: publish the webhook secret to the processors, and register Jira's webhook when
-//! the integration knows its public URL (`OCEAN__BASE_URL`).
+//! At start: register Jira's webhook when the integration knows its public URL
+//! (`OCEAN__BASE_URL`).
 
 use crate::client::{JiraClient, JiraError};
 use crate::config::JiraConfig;
-use crate::signature::install_webhook_secret;
 use crate::webhooks::{ISSUE_EVENTS, PROJECT_EVENTS};
 use ocean::config::Secret;
 use ocean::{Context, Result, on_start};
@@ -70,11 +69,10 @@ pub async fn ensure_webhook(
     Ok(WebhookRegistration::Created)
 }
 
-/// Publishes the webhook secret and, when `OCEAN__BASE_URL` is set, registers the webhook.
+/// Registers the webhook in Jira when `OCEAN__BASE_URL` is set.
 #[on_start]
 pub async fn setup_live_events(ctx: Context) -> Result<()> {
     let config = ctx.config::<JiraConfig>()?;
-    install_webhook_secret(config.webhook_secret.clone());
     let Some(settings) = ctx.settings() else {
         return Ok(());
     };

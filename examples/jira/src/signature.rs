@@ -9,7 +9,6 @@ use ocean::config::Secret;
 use ocean::live_events::WebhookEvent;
 use ocean::signature::SignatureError;
 use sha2::Sha256;
-use std::sync::RwLock;
 
 /// The header Jira Cloud signs webhooks in.
 pub const SIGNATURE_HEADER: &str = "x-hub-signature";
@@ -52,63 +51,35 @@ pub fn sign(secret: &Secret, body: &[u8]) -> Result<String, SignatureError> {
     ))
 }
 
-/// How a processor authenticates webhooks.
-#[derive(Clone, Default)]
-pub enum WebhookAuth {
-    /// As the integration's configuration says (installed by the start hook). Until the hook
-    /// has run, every webhook is rejected: the processor cannot know yet whether a secret is
-    /// required, and failing closed is the safe answer.
-    #[default]
-    FromIntegrationConfig,
-    /// With this secret, or unsigned when `None` (tests, embedding).
-    Fixed(Option<Secret>),
+/// How a processor authenticates webhooks: with the integration's webhook secret, or not at
+/// all when none is configured (every sender is trusted).
+#[derive(Clone)]
+pub struct WebhookAuth {
+    secret: Option<Secret>,
 }
 
 impl std::fmt::Debug for WebhookAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            WebhookAuth::FromIntegrationConfig => f.write_str("FromIntegrationConfig"),
-            WebhookAuth::Fixed(None) => f.write_str("Fixed(unsigned)"),
-            WebhookAuth::Fixed(Some(_)) => f.write_str("Fixed([REDACTED])"),
+        match self.secret {
+            None => f.write_str("WebhookAuth(unsigned)"),
+            Some(_) => f.write_str("WebhookAuth([REDACTED])"),
         }
     }
 }
 
-/// The webhook secret of the running integration. Processors are built by the framework with
-/// `Default` and get no context when they authenticate, so the start hook publishes the
-/// configured secret here. `None` inside: not installed yet.
-static INSTALLED: RwLock<Option<Option<Secret>>> = RwLock::new(None);
-
-/// Publishes the integration's webhook secret (`None`: webhooks are not signed) to processors
-/// using [`WebhookAuth::FromIntegrationConfig`].
-pub fn install_webhook_secret(secret: Option<Secret>) {
-    let mut slot = INSTALLED.write().unwrap_or_else(|p| p.into_inner());
-    *slot = Some(secret);
-}
-
 impl WebhookAuth {
+    /// Verifies signatures made with `secret`; accepts unsigned webhooks when `None`.
+    pub fn new(secret: Option<Secret>) -> Self {
+        Self { secret }
+    }
+
     /// Whether `event` is genuine: its signature verifies with the secret, or no secret is
     /// configured. Rejections are logged without their inputs.
     pub fn authenticate(&self, event: &WebhookEvent) -> bool {
-        let secret = match self {
-            WebhookAuth::Fixed(secret) => secret.clone(),
-            WebhookAuth::FromIntegrationConfig => {
-                let slot = INSTALLED.read().unwrap_or_else(|p| p.into_inner());
-                match slot.as_ref() {
-                    Some(secret) => secret.clone(),
-                    None => {
-                        tracing::warn!(
-                            "Jira webhook rejected: the integration has not finished starting"
-                        );
-                        return false;
-                    }
-                }
-            }
-        };
-        let Some(secret) = secret else {
+        let Some(secret) = &self.secret else {
             return true;
         };
-        match verify(&secret, event.header(SIGNATURE_HEADER), event.raw_body()) {
+        match verify(secret, event.header(SIGNATURE_HEADER), event.raw_body()) {
             Ok(()) => true,
             Err(error) => {
                 tracing::warn!(%error, trace_id = event.trace_id(), "Jira webhook signature rejected");
@@ -165,8 +136,12 @@ mod tests {
     }
 
     #[test]
-    fn debug_of_a_fixed_secret_is_redacted() {
-        let auth = WebhookAuth::Fixed(Some(Secret::from("hunter2")));
-        assert_eq!(format!("{auth:?}"), "Fixed([REDACTED])");
+    fn debug_of_the_secret_is_redacted() {
+        let auth = WebhookAuth::new(Some(Secret::from("hunter2")));
+        assert_eq!(format!("{auth:?}"), "WebhookAuth([REDACTED])");
+        assert_eq!(
+            format!("{:?}", WebhookAuth::new(None)),
+            "WebhookAuth(unsigned)"
+        );
     }
 }

@@ -3,12 +3,13 @@
 //! deleted when Jira deleted it or no longer lets the resource select it.
 
 use crate::client::{JiraClient, JiraError};
+use crate::config::JiraConfig;
 use crate::resync::IssueSelector;
 use crate::signature::WebhookAuth;
 use futures::StreamExt;
 use ocean::live_events::{Payload, WebhookEvent, WebhookEventRawResults, WebhookProcessor};
 use ocean::mapping::ResourceConfig;
-use ocean::{Context, Error, Result, webhook_processor};
+use ocean::{Context, Error, FromContext, Result, webhook_processor};
 use serde_json::Value;
 
 /// The issue events Jira sends.
@@ -63,15 +64,28 @@ fn require_key<'a>(payload: &'a Payload, object: &str) -> Result<&'a str> {
 
 /// `jira:issue_*` events for the `issue` kind.
 #[webhook_processor(path = "/webhook", kinds = ["issue"])]
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct IssueWebhookProcessor {
     auth: WebhookAuth,
+    client: JiraClient,
 }
 
 impl IssueWebhookProcessor {
-    /// A processor authenticating with `auth` (the default reads the integration's settings).
-    pub fn with_auth(auth: WebhookAuth) -> Self {
-        Self { auth }
+    /// A processor authenticating with `auth` and fetching from Jira with `client`.
+    pub fn new(auth: WebhookAuth, client: JiraClient) -> Self {
+        Self { auth, client }
+    }
+}
+
+/// Built when the integration starts: the webhook secret and the Jira client come from the
+/// integration's [`JiraConfig`].
+impl FromContext for IssueWebhookProcessor {
+    fn from_context(ctx: &Context) -> Result<Self> {
+        let config = ctx.config::<JiraConfig>()?;
+        Ok(Self::new(
+            WebhookAuth::new(config.webhook_secret.clone()),
+            JiraClient::from_context(ctx)?,
+        ))
     }
 }
 
@@ -92,7 +106,7 @@ impl WebhookProcessor for IssueWebhookProcessor {
         &self,
         payload: &Payload,
         resource: &ResourceConfig,
-        ctx: &Context,
+        _ctx: &Context,
     ) -> Result<WebhookEventRawResults> {
         let key = require_key(payload, "issue")?;
         let issue = payload["issue"].clone();
@@ -101,8 +115,7 @@ impl WebhookProcessor for IssueWebhookProcessor {
             return Ok(WebhookEventRawResults::deleted(vec![issue]));
         }
         let query = IssueSelector::of(Some(resource))?.query_for_key(key);
-        let client = JiraClient::from_context(ctx)?;
-        let pages = client.issues(query.clone());
+        let pages = self.client.issues(query.clone());
         futures::pin_mut!(pages);
         let mut fresh = Vec::new();
         while let Some(page) = pages.next().await {
@@ -122,15 +135,28 @@ impl WebhookProcessor for IssueWebhookProcessor {
 
 /// `project_*` events for the `project` kind.
 #[webhook_processor(path = "/webhook", kinds = ["project"])]
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ProjectWebhookProcessor {
     auth: WebhookAuth,
+    client: JiraClient,
 }
 
 impl ProjectWebhookProcessor {
-    /// A processor authenticating with `auth` (the default reads the integration's settings).
-    pub fn with_auth(auth: WebhookAuth) -> Self {
-        Self { auth }
+    /// A processor authenticating with `auth` and fetching from Jira with `client`.
+    pub fn new(auth: WebhookAuth, client: JiraClient) -> Self {
+        Self { auth, client }
+    }
+}
+
+/// Built when the integration starts: the webhook secret and the Jira client come from the
+/// integration's [`JiraConfig`].
+impl FromContext for ProjectWebhookProcessor {
+    fn from_context(ctx: &Context) -> Result<Self> {
+        let config = ctx.config::<JiraConfig>()?;
+        Ok(Self::new(
+            WebhookAuth::new(config.webhook_secret.clone()),
+            JiraClient::from_context(ctx)?,
+        ))
     }
 }
 
@@ -151,7 +177,7 @@ impl WebhookProcessor for ProjectWebhookProcessor {
         &self,
         payload: &Payload,
         _resource: &ResourceConfig,
-        ctx: &Context,
+        _ctx: &Context,
     ) -> Result<WebhookEventRawResults> {
         let key = require_key(payload, "project")?;
         let project = payload["project"].clone();
@@ -159,8 +185,12 @@ impl WebhookProcessor for ProjectWebhookProcessor {
             tracing::info!(project = key, "Jira project deleted");
             return Ok(WebhookEventRawResults::deleted(vec![project]));
         }
-        let client = JiraClient::from_context(ctx)?;
-        match client.project(key).await.map_err(JiraError::into_ocean)? {
+        match self
+            .client
+            .project(key)
+            .await
+            .map_err(JiraError::into_ocean)?
+        {
             Some(fresh) => Ok(WebhookEventRawResults::updated(vec![fresh])),
             None => {
                 tracing::info!(
@@ -187,10 +217,20 @@ mod tests {
         WebhookEvent::new("t", "/webhook", payload, [], body, chrono::Utc::now())
     }
 
+    fn context(secret: Option<&str>) -> Context {
+        let mut config = JiraConfig::new(
+            url::Url::parse("https://example.atlassian.net").unwrap(),
+            "ada@example.com",
+            "token",
+        );
+        config.webhook_secret = secret.map(ocean::config::Secret::from);
+        Context::new(config, reqwest::Client::new())
+    }
+
     #[tokio::test]
     async fn each_processor_wants_only_its_events() {
-        let issue = IssueWebhookProcessor::default();
-        let project = ProjectWebhookProcessor::default();
+        let issue = IssueWebhookProcessor::from_context(&context(None)).unwrap();
+        let project = ProjectWebhookProcessor::from_context(&context(None)).unwrap();
         let issue_event =
             event(json!({"webhookEvent": "jira:issue_updated", "issue": {"key": "A-1"}}));
         let project_event =
@@ -208,8 +248,8 @@ mod tests {
 
     #[tokio::test]
     async fn payloads_without_a_key_are_invalid() {
-        let issue = IssueWebhookProcessor::default();
-        let project = ProjectWebhookProcessor::default();
+        let issue = IssueWebhookProcessor::from_context(&context(None)).unwrap();
+        let project = ProjectWebhookProcessor::from_context(&context(None)).unwrap();
         for bad in [
             json!({}),
             json!({"issue": {}}),
@@ -239,12 +279,31 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_default_processor_rejects_everything_until_the_start_hook_ran() {
-        // Nothing in this test binary installs a secret, so the slot is empty.
-        let processor = IssueWebhookProcessor::default();
-        let e = event(json!({"webhookEvent": "jira:issue_updated", "issue": {"key": "A-1"}}));
-        assert!(!processor.authenticate(&e).await.unwrap());
-        let unsigned = IssueWebhookProcessor::with_auth(WebhookAuth::Fixed(None));
-        assert!(unsigned.authenticate(&e).await.unwrap());
+    async fn processors_read_the_webhook_secret_from_the_configuration() {
+        let body = json!({"webhookEvent": "jira:issue_updated", "issue": {"key": "A-1"}});
+        let unsigned = event(body.clone());
+        let signed = IssueWebhookProcessor::from_context(&context(Some("s3cret"))).unwrap();
+        assert!(!signed.authenticate(&unsigned).await.unwrap());
+        let raw = bytes::Bytes::from(body.to_string());
+        let signature =
+            crate::signature::sign(&ocean::config::Secret::from("s3cret"), &raw).unwrap();
+        let good = WebhookEvent::new(
+            "t",
+            "/webhook",
+            body,
+            [("X-Hub-Signature".to_owned(), signature)],
+            raw,
+            chrono::Utc::now(),
+        );
+        assert!(signed.authenticate(&good).await.unwrap());
+        let open = ProjectWebhookProcessor::from_context(&context(None)).unwrap();
+        assert!(open.authenticate(&unsigned).await.unwrap());
+    }
+
+    #[test]
+    fn a_context_without_the_jira_configuration_cannot_build_a_processor() {
+        let ctx = Context::new((), reqwest::Client::new());
+        let error = IssueWebhookProcessor::from_context(&ctx).unwrap_err();
+        assert!(error.to_string().contains("JiraConfig"), "{error}");
     }
 }

@@ -1,8 +1,6 @@
-//! The start hook: settings read from `OCEAN__*` variables, the webhook registered in Jira once
-//! (only when the public URL is known), and the webhook secret handed to the processors the
-//! framework builds with `Default`.
-//!
-//! Its own test binary: the hook publishes the secret process-wide.
+//! The start hook and the processors' constructors: settings read from `OCEAN__*` variables,
+//! the webhook registered in Jira once (only when the public URL is known), and the webhook
+//! secret read by the processors when the runtime builds them from the context.
 
 use bytes::Bytes;
 use jira::registration::{WEBHOOK_NAME, setup_live_events};
@@ -10,9 +8,9 @@ use jira::signature::sign;
 use jira::{
     IssueWebhookProcessor, JiraClient, JiraConfig, ProjectWebhookProcessor, ensure_webhook,
 };
-use ocean::Context;
 use ocean::config::{ConfigSources, OceanSettings};
 use ocean::live_events::{WebhookEvent, WebhookProcessor};
+use ocean::{Context, FromContext};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use wiremock::matchers::{basic_auth, body_partial_json, method, path};
@@ -57,23 +55,13 @@ fn event(payload: Value, signature: Option<String>) -> WebhookEvent {
 }
 
 #[tokio::test]
-async fn the_start_hook_registers_the_webhook_once_and_arms_the_processors() {
+async fn the_start_hook_registers_the_webhook_once_and_processors_read_the_secret() {
     let jira = MockServer::start().await;
-    let issue = IssueWebhookProcessor::default();
-    let project = ProjectWebhookProcessor::default();
     let payload = json!({"webhookEvent": "jira:issue_updated", "issue": {"key": "PAY-1"}});
     let signed = sign(&SECRET.into(), payload.to_string().as_bytes()).unwrap();
 
-    // Before the hook ran, nothing is accepted: the processors cannot know yet whether a
-    // secret is required.
-    assert!(
-        !issue
-            .authenticate(&event(payload.clone(), None))
-            .await
-            .unwrap()
-    );
-
     // Without a public URL nothing is registered, and without a secret webhooks are unsigned.
+    let issue = IssueWebhookProcessor::from_context(&context(&jira, &[])).unwrap();
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(500))
         .expect(0)
@@ -137,6 +125,8 @@ async fn the_start_hook_registers_the_webhook_once_and_arms_the_processors() {
     setup_live_events(context(&jira, &settings)).await.unwrap();
     jira.verify().await;
 
+    let issue = IssueWebhookProcessor::from_context(&context(&jira, &settings)).unwrap();
+    let project = ProjectWebhookProcessor::from_context(&context(&jira, &settings)).unwrap();
     assert!(
         issue
             .authenticate(&event(payload.clone(), Some(signed.clone())))
@@ -168,8 +158,6 @@ async fn a_registration_jira_refuses_fails_with_jiras_reason() {
         })))
         .mount(&jira)
         .await;
-    // Through `ensure_webhook`, not the hook: the hook publishes the secret process-wide and
-    // would race with the test above.
     let ctx = context(&jira, &[]);
     let client = JiraClient::from_context(&ctx).unwrap();
     let error = ensure_webhook(

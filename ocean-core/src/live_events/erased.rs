@@ -144,8 +144,20 @@ pub struct WebhookProcessorRegistration {
     pub file: &'static str,
     /// Source line of the registration.
     pub line: u32,
-    /// Builds the processor instance (from `Default`).
-    pub factory: fn() -> std::sync::Arc<dyn DynWebhookProcessor>,
+    /// Builds the processor instance from the context, once the configuration is loaded
+    /// ([`FromContext`](crate::FromContext): the processor's own constructor, or `Default`).
+    pub factory: ProcessorFactory,
+}
+
+/// Builds a registered processor from the integration's context.
+pub type ProcessorFactory = fn(&Context) -> Result<std::sync::Arc<dyn DynWebhookProcessor>>;
+
+/// The factory `#[webhook_processor]` registers for `T`: `T::from_context`, type-erased.
+pub fn processor_factory<T>(ctx: &Context) -> Result<std::sync::Arc<dyn DynWebhookProcessor>>
+where
+    T: WebhookProcessor + crate::FromContext,
+{
+    Ok(std::sync::Arc::new(T::from_context(ctx)?))
 }
 
 inventory::collect!(WebhookProcessorRegistration);

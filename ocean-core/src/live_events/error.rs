@@ -19,6 +19,16 @@ pub enum LiveEventsError {
         /// `file:line` of the second registration.
         second: String,
     },
+    /// A processor's constructor (`FromContext::from_context`) failed.
+    #[error("webhook processor `{name}` (registered at {place}) could not be built: {cause}")]
+    ProcessorConstruction {
+        /// The processor name.
+        name: String,
+        /// `file:line` of the registration.
+        place: String,
+        /// The constructor's error.
+        cause: String,
+    },
     /// A registered path is not usable as a route.
     #[error("webhook path must start with `/` and contain no spaces, got `{0}`")]
     InvalidPath(String),

@@ -153,26 +153,31 @@ impl LiveEventsBuilder {
     /// [`LiveEvents::start`].
     pub async fn build(self) -> Result<LiveEvents, LiveEventsError> {
         let by_path = collect_registrations(self.registrations)?;
-        let paths = by_path
-            .into_iter()
-            .map(|(path, regs)| {
-                let processors = regs
-                    .into_iter()
-                    .map(|registration| RegisteredProcessor {
-                        processor: (registration.factory)(),
-                        registration,
-                    })
-                    .collect();
-                let capacity = self.options.queue_capacity;
-                let queue: Arc<dyn EventQueue> = match &self.queues {
-                    Some(make) => make(&path, capacity),
-                    None => Arc::new(
-                        MemoryQueue::new(capacity).with_enqueue_wait(self.options.enqueue_wait),
-                    ),
-                };
-                (path, PathState { processors, queue })
-            })
-            .collect();
+        let mut paths = BTreeMap::new();
+        for (path, regs) in by_path {
+            let mut processors = Vec::with_capacity(regs.len());
+            for registration in regs {
+                let processor = (registration.factory)(&self.context).map_err(|e| {
+                    LiveEventsError::ProcessorConstruction {
+                        name: registration.name.to_owned(),
+                        place: place(&registration),
+                        cause: e.to_string(),
+                    }
+                })?;
+                processors.push(RegisteredProcessor {
+                    processor,
+                    registration,
+                });
+            }
+            let capacity = self.options.queue_capacity;
+            let queue: Arc<dyn EventQueue> = match &self.queues {
+                Some(make) => make(&path, capacity),
+                None => Arc::new(
+                    MemoryQueue::new(capacity).with_enqueue_wait(self.options.enqueue_wait),
+                ),
+            };
+            paths.insert(path, PathState { processors, queue });
+        }
         let dead_letters = match &self.options.dead_letter_file {
             Some(file) => {
                 DeadLetterStore::persistent(self.options.dead_letter_capacity, file.clone()).await?

@@ -41,7 +41,9 @@ pub use app_config::{
 };
 pub use applier::{ApplyPlan, ApplyReport, LiveApplier, plan_results};
 pub use dead_letter::{DeadLetter, DeadLetterFailure, DeadLetterStore, StoredEvent};
-pub use erased::{DynWebhookProcessor, WebhookProcessorRegistration};
+pub use erased::{
+    DynWebhookProcessor, ProcessorFactory, WebhookProcessorRegistration, processor_factory,
+};
 pub use error::LiveEventsError;
 pub use event::{Payload, WebhookEvent, WebhookEventRawResults};
 pub use manager::{

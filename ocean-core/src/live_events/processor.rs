@@ -49,8 +49,11 @@ impl ProcessorRetryPolicy {
 /// the door, then (in a worker) fetches fresh data and returns raw items to upsert or delete.
 ///
 /// Register one with `#[webhook_processor(path = "/webhook", kinds = ["issue"])]` on a struct
-/// that implements this trait and `Default`. One instance serves every event of its path;
-/// retry state is kept by the framework, per event.
+/// that implements this trait and [`FromContext`](crate::FromContext) (derive `Default` for a
+/// processor that needs nothing; implement `FromContext` to read its secret or build its API
+/// client from the configuration). The runtime builds one instance when the integration
+/// starts, and it serves every event of its path; retry state is kept by the framework, per
+/// event.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a webhook processor",
     label = "`{Self}` is registered as a webhook processor but does not implement `WebhookProcessor`",

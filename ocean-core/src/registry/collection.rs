@@ -601,8 +601,10 @@ mod tests {
         }
     }
 
-    fn nop() -> std::sync::Arc<dyn crate::live_events::DynWebhookProcessor> {
-        std::sync::Arc::new(Nop)
+    fn nop(
+        _ctx: &crate::Context,
+    ) -> crate::Result<std::sync::Arc<dyn crate::live_events::DynWebhookProcessor>> {
+        Ok(std::sync::Arc::new(Nop))
     }
 
     fn processor(

@@ -193,8 +193,6 @@ pub async fn launch(launch: Launch) -> Result<RunningIntegration, StartupError> 
     let context = Context::from_shared_config(integration_config, http)
         .with_port(port.clone())
         .with_settings(Arc::clone(&settings));
-    // Processors are built with the live events, and may read their settings from here.
-    context.set_current();
     let registry = Arc::new(registry);
     let jq = Arc::new(JqEngine::new(JqOptions {
         allow_env: settings.allow_environment_variables_jq_access,

@@ -7,7 +7,6 @@
 
 mod cli;
 mod connection;
-mod context;
 pub mod defaults;
 mod launch;
 mod listeners;
@@ -15,7 +14,6 @@ mod resync;
 
 pub use cli::Cli;
 pub use connection::{ConnectError, PortConnection, connect, datasource};
-pub use context::Context;
 pub use launch::{Launch, RunExit, RunningIntegration, StartupError, launch};
 pub use listeners::{PollDecision, decide as decide_poll};
 pub use resync::{ResyncCoordinator, ResyncHandle, ResyncOutcome, Trigger};

@@ -81,8 +81,9 @@ fn main() {
     assert_eq!(found[2].retry.exponential_base, 1.0);
     assert_eq!(found[3].kinds, ["a", "b"]);
     assert_eq!(found[4].retry, ProcessorRetryPolicy::default());
+    let ctx = Context::new((), reqwest::Client::new());
     for registration in found {
-        let _processor = (registration.factory)();
+        let _processor = (registration.factory)(&ctx).unwrap();
     }
     let _ = (Tuple(1, String::new()).0, Named::default()._token);
 }

@@ -5,13 +5,13 @@
 #![allow(dead_code)]
 
 use actix_web::{App, HttpServer};
-use jira::signature::{WebhookAuth, sign};
+use jira::signature::sign;
 use jira::{IssueWebhookProcessor, JiraConfig, ProjectWebhookProcessor};
 use ocean::Context;
 use ocean::config::Secret;
 use ocean::live_events::{
-    DynWebhookProcessor, FixedPortAppConfig, LiveEvents, LiveEventsOptions, ProcessorRetryPolicy,
-    WebhookProcessorRegistration,
+    FixedPortAppConfig, LiveEvents, LiveEventsOptions, ProcessorRetryPolicy,
+    WebhookProcessorRegistration, processor_factory,
 };
 use ocean::mapping::{JqEngine, PortAppConfig};
 use ocean::port::Datasource;
@@ -60,18 +60,6 @@ pub async fn mapping_with_issue_selector(selector: Value) -> PortAppConfig {
     PortAppConfig::from_value(&raw).unwrap()
 }
 
-fn make_issue_signed() -> Arc<dyn DynWebhookProcessor> {
-    Arc::new(IssueWebhookProcessor::with_auth(WebhookAuth::Fixed(Some(
-        Secret::from(SECRET),
-    ))))
-}
-
-fn make_project_signed() -> Arc<dyn DynWebhookProcessor> {
-    Arc::new(ProjectWebhookProcessor::with_auth(WebhookAuth::Fixed(
-        Some(Secret::from(SECRET)),
-    )))
-}
-
 /// Retries fast enough for tests (the framework's own delays, not wall-clock assertions).
 fn fast_retries() -> ProcessorRetryPolicy {
     ProcessorRetryPolicy {
@@ -82,7 +70,8 @@ fn fast_retries() -> ProcessorRetryPolicy {
     }
 }
 
-/// The registrations `#[webhook_processor]` makes, with a fixed secret and fast retries.
+/// The registrations `#[webhook_processor]` makes, with fast retries (the processors read the
+/// webhook secret from the harness's configuration).
 pub fn registrations() -> Vec<WebhookProcessorRegistration> {
     vec![
         WebhookProcessorRegistration {
@@ -92,7 +81,7 @@ pub fn registrations() -> Vec<WebhookProcessorRegistration> {
             retry: fast_retries(),
             file: file!(),
             line: line!(),
-            factory: make_issue_signed,
+            factory: processor_factory::<IssueWebhookProcessor>,
         },
         WebhookProcessorRegistration {
             path: "/webhook",
@@ -101,7 +90,7 @@ pub fn registrations() -> Vec<WebhookProcessorRegistration> {
             retry: fast_retries(),
             file: file!(),
             line: line!(),
-            factory: make_project_signed,
+            factory: processor_factory::<ProjectWebhookProcessor>,
         },
     ]
 }

@@ -1,13 +1,12 @@
-//! The context handed to author code.
+//! The context handed to author code: resync handlers, start hooks and webhook processors get
+//! everything they need through it (the typed configuration, the Port client, the HTTP client
+//! for the third party, the resource being synced), never through globals.
 
 use crate::config::OceanSettings;
 use crate::mapping::ResourceConfig;
 use crate::port::client::PortClient;
 use std::any::Any;
-use std::sync::{Arc, RwLock};
-
-/// The context of the integration launched last in this process (see [`Context::current`]).
-static CURRENT: RwLock<Option<Context>> = RwLock::new(None);
+use std::sync::Arc;
 
 /// What resync handlers, start hooks and webhook processors get: the integration's typed
 /// configuration, the clients they need, and the resource being synced. Cheap to clone.
@@ -116,21 +115,56 @@ impl Context {
         self.inner.settings.as_deref()
     }
 
-    /// The context of the integration running in this process (the one launched last), for
-    /// code the runtime builds without a context: a webhook processor's `Default` reads its
-    /// configuration (e.g. a webhook secret) from here. `None` before the runtime set one.
-    pub fn current() -> Option<Context> {
-        CURRENT.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// Makes this the context [`Context::current`] returns (done by the runtime at launch,
-    /// before webhook processors are built).
-    pub fn set_current(&self) {
-        *CURRENT.write().unwrap_or_else(|p| p.into_inner()) = Some(self.clone());
-    }
-
     /// The resource being synced (its kind, selector and mapping), when there is one.
     pub fn resource(&self) -> Option<&ResourceConfig> {
         self.resource.as_deref()
+    }
+}
+
+/// How the runtime builds a value from the [`Context`] once the configuration is loaded: what
+/// `#[webhook_processor]` structs implement to read their secrets and build their API clients.
+///
+/// Every `Default` type implements it (a processor that needs nothing derives `Default`);
+/// implement it yourself for a processor that needs its configuration:
+///
+/// ```
+/// use ocean::{Context, FromContext, Result};
+/// use ocean::config::Secret;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Config {
+///     webhook_secret: Secret,
+/// }
+///
+/// struct IssueProcessor {
+///     secret: Secret,
+/// }
+///
+/// impl FromContext for IssueProcessor {
+///     fn from_context(ctx: &Context) -> Result<Self> {
+///         let config = ctx.config::<Config>()?;
+///         Ok(Self { secret: config.webhook_secret.clone() })
+///     }
+/// }
+/// # let ctx = Context::new(Config { webhook_secret: Secret::new("s3cret") }, reqwest::Client::new());
+/// # assert_eq!(IssueProcessor::from_context(&ctx)?.secret.expose(), "s3cret");
+/// # Ok::<(), ocean::Error>(())
+/// ```
+///
+/// An error stops the integration at startup, with a message naming the processor and the
+/// cause.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be built from the context",
+    label = "the runtime builds `{Self}` when the integration starts",
+    note = "derive `Default` for a processor that needs nothing, or `impl ocean::FromContext for {Self}` to read its configuration and clients from the context"
+)]
+pub trait FromContext: Sized {
+    /// Builds the value; `ctx` holds the integration's configuration and clients.
+    fn from_context(ctx: &Context) -> crate::Result<Self>;
+}
+
+impl<T: Default> FromContext for T {
+    fn from_context(_ctx: &Context) -> crate::Result<Self> {
+        Ok(T::default())
     }
 }
