@@ -6,14 +6,12 @@ use super::error::LiveEventsError;
 use super::event::WebhookEventRawResults;
 use crate::RawItem;
 use crate::mapping::{JqEngine, PortAppConfig};
-use crate::port::client::{DeleteOptions, EventInfo, PortClient, UpsertOptions, UpsertStatus};
-use crate::port::types::{Entity, Query, QueryNode};
-use serde_json::Value;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use crate::port::client::{EventInfo, PortClient, UpsertStatus};
+use crate::port::types::Entity;
+use crate::sync::Applier;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-
-/// Candidates looked up per ownership search.
-const OWNERSHIP_SEARCH_CHUNK: usize = 100;
+use tokio_util::sync::CancellationToken;
 
 /// What the raw results of one event (or one `register_raw` call) become.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -202,34 +200,33 @@ impl LiveApplier {
     /// reports per plan. Plans touching the same entity are applied in rounds, in order, so an
     /// earlier event's write never lands after a later one's; within a round every plan's
     /// upserts share the bulk requests, then their deletions share the ownership searches and
-    /// bulk deletes.
+    /// deletes. The writes go through the resync's [`Applier`]: the same upsert options,
+    /// relation-order retries of entities whose related entity was missing,
+    /// `deleteDependentEntities` ordering and owned-only deletes.
     pub async fn apply_many(
         &self,
         config: &PortAppConfig,
         plans: Vec<ApplyPlan>,
     ) -> Vec<ApplyReport> {
-        let event = Some(EventInfo {
-            event_type: "live_event".into(),
-            resync_id: None,
-        });
+        let applier = Applier::for_config(self.port.clone(), config, Some(EventInfo::live_event()));
+        let never = CancellationToken::new();
         let mut reports = vec![ApplyReport::default(); plans.len()];
         for round in rounds(plans) {
             let mut owners = Vec::new();
             let mut upserts = Vec::new();
             let mut deletions = Vec::new();
+            let mut deletion_owner: HashMap<(String, String), usize> = HashMap::new();
             for (owner, plan) in round {
                 owners.extend(std::iter::repeat_n(owner, plan.upserts.len()));
                 upserts.extend(plan.upserts);
-                deletions.extend(plan.deletions.into_iter().map(|e| (owner, e)));
+                for entity in plan.deletions {
+                    deletion_owner.insert(key(&entity), owner);
+                    deletions.push(entity);
+                }
             }
             if !upserts.is_empty() {
-                let options = UpsertOptions {
-                    merge: config.enable_merge_entity,
-                    create_missing_related_entities: config.create_missing_related_entities,
-                    event: event.clone(),
-                };
-                let outcome = self.port.upsert_entities_bulk(upserts, &options).await;
-                for (result, owner) in outcome.results.into_iter().zip(owners) {
+                let results = applier.upsert_resolving_relations(upserts, &never).await;
+                for (result, owner) in results.into_iter().zip(owners) {
                     let Some(report) = reports.get_mut(owner) else {
                         continue;
                     };
@@ -248,11 +245,26 @@ impl LiveApplier {
                 }
             }
             if !deletions.is_empty() {
-                let options = DeleteOptions {
-                    delete_dependents: config.delete_dependent_entities,
-                    event: event.clone(),
-                };
-                self.delete_owned(&deletions, &options, &mut reports).await;
+                let summary = applier.delete_owned(deletions).await;
+                for deleted in &summary.deleted_entities {
+                    if let Some(report) = deletion_owner
+                        .get(deleted)
+                        .and_then(|o| reports.get_mut(*o))
+                    {
+                        report.deleted += 1;
+                    }
+                }
+                for failure in summary.failures {
+                    let owner = deletion_owner
+                        .get(&(failure.blueprint.clone(), failure.identifier.clone()))
+                        .and_then(|o| reports.get_mut(*o));
+                    if let Some(report) = owner {
+                        report.failures.push(format!(
+                            "delete of `{}` ({}) failed: {}",
+                            failure.identifier, failure.blueprint, failure.reason
+                        ));
+                    }
+                }
             }
         }
         let upserted: usize = reports.iter().map(|r| r.upserted.len()).sum();
@@ -275,87 +287,6 @@ impl LiveApplier {
             );
         }
         reports
-    }
-
-    /// Deletes the candidates this integration owns; each candidate carries the index of the
-    /// report its outcome belongs to. Candidates of one call have distinct keys.
-    async fn delete_owned(
-        &self,
-        candidates: &[(usize, Entity)],
-        options: &DeleteOptions,
-        reports: &mut [ApplyReport],
-    ) {
-        let owner_of: HashMap<(String, String), usize> = candidates
-            .iter()
-            .map(|(owner, e)| (key(e), *owner))
-            .collect();
-        let owner = |blueprint: &str, identifier: &str| {
-            owner_of
-                .get(&(blueprint.to_owned(), identifier.to_owned()))
-                .copied()
-        };
-        let mut owned: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for chunk in candidates.chunks(OWNERSHIP_SEARCH_CHUNK) {
-            let query = Query::or(
-                chunk
-                    .iter()
-                    .map(|(_, e)| {
-                        QueryNode::Group(Query::and(vec![
-                            QueryNode::rule("$identifier", "=", e.identifier.clone()),
-                            QueryNode::rule("$blueprint", "=", Value::String(e.blueprint.clone())),
-                        ]))
-                    })
-                    .collect(),
-            );
-            match self
-                .port
-                .search_owned_entities(&query, &["identifier", "blueprint"])
-                .await
-            {
-                Ok(found) => {
-                    for entity in found {
-                        owned
-                            .entry(entity.blueprint.clone())
-                            .or_default()
-                            .push(entity.normalized_identifier());
-                    }
-                }
-                Err(e) => {
-                    let message = format!("ownership search before deleting failed: {e}");
-                    for (index, _) in chunk {
-                        if let Some(report) = reports.get_mut(*index) {
-                            report.failures.push(message.clone());
-                        }
-                    }
-                }
-            }
-        }
-        for (blueprint, identifiers) in owned {
-            let outcome = self
-                .port
-                .delete_entities_bulk(&blueprint, &identifiers, options)
-                .await;
-            for identifier in &outcome.deleted {
-                if let Some(report) = owner(&blueprint, identifier).and_then(|o| reports.get_mut(o))
-                {
-                    report.deleted += 1;
-                }
-            }
-            for failure in outcome.failures {
-                let message = format!(
-                    "delete of {} `{blueprint}` entities failed: {}",
-                    failure.identifiers.len(),
-                    failure.reason
-                );
-                for identifier in &failure.identifiers {
-                    if let Some(report) =
-                        owner(&blueprint, identifier).and_then(|o| reports.get_mut(o))
-                    {
-                        report.failures.push(message.clone());
-                    }
-                }
-            }
-        }
     }
 
     /// Maps `items` with every resource of `kind` in the current config and upserts them; then
@@ -735,7 +666,7 @@ resources:
         let props = plan.upserts[1].properties.as_ref().unwrap();
         assert_eq!(props["repo"], "r2");
         assert!(
-            props.get("content").is_none_or(Value::is_null),
+            props.get("content").is_none_or(serde_json::Value::is_null),
             "the parsed array is not kept in each copy: {props:?}"
         );
     }

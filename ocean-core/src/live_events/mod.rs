@@ -5,7 +5,8 @@
 //! the event, authenticates and validates it, and answers 202 only once the [`EventQueue`]
 //! holds it. Workers (N per path) take events in per-group order, run each matched processor
 //! on every resource of its kinds with timeout and retries, map the raw results with the
-//! resource's mapping and apply them through [`LiveApplier`]. Events that still fail go to the
+//! resource's mapping and apply them through [`LiveApplier`] (which writes with the resync's
+//! applier). Events that still fail go to the
 //! [`DeadLetterStore`], which [`LiveEvents::configure_admin`] exposes for listing and replay.
 //!
 //! Where this differs from Python Ocean, on purpose:
@@ -17,7 +18,10 @@
 //!   cancelled (`cancel`) and counts as a retryable failure;
 //! - a group stays busy until its event is acked: no lock expiry, so no duplicate or lost work;
 //!   events without a group run in parallel instead of sharing one group;
-//! - deletions search ownership once per chunk of candidates and bulk-delete per blueprint;
+//! - results are written by the resync's applier (`crate::sync::Applier`): the same upsert
+//!   options, relation-order retries, `deleteDependentEntities` ordering and owned-only
+//!   deletes (ownership searched once per chunk of candidates); writes are attributed to
+//!   `http_request`, as Port names live events;
 //! - events that fail every attempt, or that shutdown abandons, go to the dead letters.
 
 mod admin;

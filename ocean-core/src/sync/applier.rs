@@ -1,5 +1,7 @@
 //! The applier: writes mapped entities to Port and deletes entities, with the port-app-config's
-//! options. Used by resyncs and by live events.
+//! options. The one path to Port for resyncs and live events alike: upsert options,
+//! relation-order retries of entities whose related entity was missing,
+//! `deleteDependentEntities` ordering, and deletes restricted to what the integration owns.
 
 use super::topo;
 use crate::mapping::PortAppConfig;
@@ -7,12 +9,17 @@ use crate::port::Entity;
 use crate::port::client::{
     DeleteOptions, EntityUpsert, EventInfo, PortClient, UpsertFailure, UpsertOptions, UpsertStatus,
 };
+use crate::port::types::{Query, QueryNode};
 use futures::StreamExt;
-use std::collections::HashMap;
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
 use tokio_util::sync::CancellationToken;
 
 /// Failures quoted in one log line.
 const LOGGED_SAMPLES: usize = 5;
+
+/// Candidates looked up per ownership search before an owned-only delete.
+const OWNERSHIP_SEARCH_CHUNK: usize = 100;
 
 /// Blueprints deleted from concurrently when dependents go too.
 const DELETE_BLUEPRINT_CONCURRENCY: usize = 4;
@@ -51,13 +58,34 @@ pub fn is_missing_related(failure: &UpsertFailure) -> bool {
     failure.status == Some(404) && failure.error == "not_found"
 }
 
+/// An entity Port did not store or delete, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntityFailure {
+    /// The entity's blueprint.
+    pub blueprint: String,
+    /// The entity's identifier (normalized).
+    pub identifier: String,
+    /// What Port (or the request) said.
+    pub reason: String,
+}
+
+impl EntityFailure {
+    fn of(entity: &Entity, reason: impl Into<String>) -> Self {
+        Self {
+            blueprint: entity.blueprint.clone(),
+            identifier: entity.normalized_identifier(),
+            reason: reason.into(),
+        }
+    }
+}
+
 /// What a retry of failed upserts did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RetrySummary {
     /// Entities stored on retry, as Port answered them.
     pub stored: Vec<Entity>,
-    /// Entities that failed again.
-    pub failed: u64,
+    /// Entities that failed again (or were not retried because the retry was cancelled).
+    pub failures: Vec<EntityFailure>,
     /// True when the relations formed a cycle and registration order was used.
     pub cyclic: bool,
 }
@@ -71,6 +99,10 @@ pub struct DeleteSummary {
     pub failed: u64,
     /// Deleted entities per blueprint.
     pub deleted_by_blueprint: HashMap<String, u64>,
+    /// The entities that could not be deleted, and why.
+    pub failures: Vec<EntityFailure>,
+    /// The deleted entities, as (blueprint, identifier).
+    pub deleted_entities: Vec<(String, String)>,
 }
 
 impl Applier {
@@ -178,33 +210,155 @@ impl Applier {
             "Upserting {} entities that failed because a related entity was missing",
             ordered.len()
         );
-        let mut samples = Vec::new();
-        for entity in ordered {
+        let mut pending = ordered.into_iter();
+        for entity in pending.by_ref() {
             let result = tokio::select! {
-                () = cancel.cancelled() => break,
+                () = cancel.cancelled() => {
+                    summary.failures.push(EntityFailure::of(&entity, "not retried: cancelled"));
+                    break;
+                }
                 result = self.port.upsert_entity(&entity, &self.upsert) => result,
             };
             match result {
                 Ok(stored) => summary.stored.push(stored),
+                Err(error) => summary
+                    .failures
+                    .push(EntityFailure::of(&entity, error.to_string())),
+            }
+        }
+        summary
+            .failures
+            .extend(pending.map(|entity| EntityFailure::of(&entity, "not retried: cancelled")));
+        if !summary.failures.is_empty() {
+            let samples: Vec<String> = summary
+                .failures
+                .iter()
+                .take(LOGGED_SAMPLES)
+                .map(|f| format!("{} ({}): {}", f.identifier, f.blueprint, f.reason))
+                .collect();
+            tracing::error!(
+                failed = summary.failures.len(),
+                samples = ?samples,
+                "Failed to upsert {} entities on retry",
+                summary.failures.len()
+            );
+        }
+        summary
+    }
+
+    /// Upserts `entities` in bulk and, without `createMissingRelatedEntities`, retries those
+    /// Port refused because a related entity was missing one at a time in relation order
+    /// ([`Applier::retry_in_relation_order`]), so entities of one batch that relate to each
+    /// other all end up stored. One result per entity, in input order.
+    pub async fn upsert_resolving_relations(
+        &self,
+        entities: Vec<Entity>,
+        cancel: &CancellationToken,
+    ) -> Vec<EntityUpsert> {
+        let mut results = self.upsert(entities).await.results;
+        if self.upsert.create_missing_related_entities {
+            return results;
+        }
+        let awaiting: Vec<(usize, Entity)> = results
+            .iter()
+            .enumerate()
+            .filter_map(|(at, r)| match &r.status {
+                UpsertStatus::Failed(f) if is_missing_related(f) => Some((at, r.entity.clone())),
+                _ => None,
+            })
+            .collect();
+        if awaiting.is_empty() {
+            return results;
+        }
+        let position: HashMap<(String, String), usize> = awaiting
+            .iter()
+            .map(|(at, e)| ((e.blueprint.clone(), e.normalized_identifier()), *at))
+            .collect();
+        let retry = self
+            .retry_in_relation_order(awaiting.into_iter().map(|(_, e)| e).collect(), cancel)
+            .await;
+        for stored in retry.stored {
+            let key = (stored.blueprint.clone(), stored.normalized_identifier());
+            if let Some(result) = position.get(&key).and_then(|at| results.get_mut(*at)) {
+                result.status = UpsertStatus::Stored { created: None };
+                result.entity = stored;
+            }
+        }
+        for failure in retry.failures {
+            let key = (failure.blueprint.clone(), failure.identifier.clone());
+            if let Some(result) = position.get(&key).and_then(|at| results.get_mut(*at)) {
+                result.status = UpsertStatus::Failed(UpsertFailure {
+                    status: None,
+                    error: "retry_failed".into(),
+                    message: failure.reason,
+                });
+            }
+        }
+        results
+    }
+
+    /// Deletes those of `candidates` this integration owns (Port's search, restricted to the
+    /// integration's datasource, one search per chunk of candidates), with [`Applier::delete`]'s
+    /// ordering. Candidates it does not own are left alone and are neither deleted nor failed;
+    /// a failed ownership search fails its chunk's candidates.
+    pub async fn delete_owned(&self, candidates: Vec<Entity>) -> DeleteSummary {
+        let mut summary = DeleteSummary::default();
+        let mut owned_keys: HashSet<(String, String)> = HashSet::new();
+        let (candidates, searches): (Vec<Entity>, Vec<Entity>) = candidates
+            .into_iter()
+            .partition(|e| e.identifier.is_string());
+        for entity in &searches {
+            summary.failed += 1;
+            summary.failures.push(EntityFailure::of(
+                entity,
+                "an entity identified by a search query cannot be deleted",
+            ));
+        }
+        for chunk in candidates.chunks(OWNERSHIP_SEARCH_CHUNK) {
+            let query = Query::or(
+                chunk
+                    .iter()
+                    .map(|e| {
+                        QueryNode::Group(Query::and(vec![
+                            QueryNode::rule("$identifier", "=", e.identifier.clone()),
+                            QueryNode::rule("$blueprint", "=", Value::String(e.blueprint.clone())),
+                        ]))
+                    })
+                    .collect(),
+            );
+            match self
+                .port
+                .search_owned_entities(&query, &["identifier", "blueprint"])
+                .await
+            {
+                Ok(found) => owned_keys.extend(
+                    found
+                        .into_iter()
+                        .map(|e| (e.blueprint.clone(), e.normalized_identifier())),
+                ),
                 Err(error) => {
-                    summary.failed += 1;
-                    if samples.len() < LOGGED_SAMPLES {
-                        samples.push(format!(
-                            "{} ({}): {error}",
-                            entity.normalized_identifier(),
-                            entity.blueprint
-                        ));
-                    }
+                    let reason = format!("ownership search before deleting failed: {error}");
+                    summary.failed += chunk.len() as u64;
+                    summary
+                        .failures
+                        .extend(chunk.iter().map(|e| EntityFailure::of(e, reason.clone())));
                 }
             }
         }
-        if summary.failed > 0 {
-            tracing::error!(
-                failed = summary.failed,
-                samples = ?samples,
-                "Failed to upsert {} entities on retry",
-                summary.failed
-            );
+        let owned: Vec<Entity> = candidates
+            .into_iter()
+            .filter(|e| owned_keys.contains(&(e.blueprint.clone(), e.normalized_identifier())))
+            .collect();
+        if owned.is_empty() {
+            return summary;
+        }
+        let deleted = self.delete(owned).await;
+        summary.deleted += deleted.deleted;
+        summary.failed += deleted.failed;
+        summary.failures.extend(deleted.failures);
+        summary.deleted_entities.extend(deleted.deleted_entities);
+        for (blueprint, count) in deleted.deleted_by_blueprint {
+            *summary.deleted_by_blueprint.entry(blueprint).or_default() += count;
         }
         summary
     }
@@ -223,6 +377,12 @@ impl Applier {
                 "Skipping deletion of entities identified by a search query"
             );
             summary.failed += searches.len() as u64;
+            summary.failures.extend(searches.iter().map(|e| {
+                EntityFailure::of(
+                    e,
+                    "an entity identified by a search query cannot be deleted",
+                )
+            }));
         }
         if entities.is_empty() {
             return summary;
@@ -265,13 +425,36 @@ impl Applier {
                     .port
                     .delete_entities_bulk(&blueprint, &ids, &self.delete)
                     .await;
-                (blueprint, ids.len(), outcome)
+                (blueprint, ids, outcome)
             })
             .buffer_unordered(DELETE_BLUEPRINT_CONCURRENCY);
-        while let Some((blueprint, asked, outcome)) = outcomes.next().await {
+        while let Some((blueprint, ids, outcome)) = outcomes.next().await {
             let deleted = outcome.deleted.len() as u64;
             summary.deleted += deleted;
-            summary.failed += (asked as u64).saturating_sub(deleted);
+            summary.failed += (ids.len() as u64).saturating_sub(deleted);
+            let gone: HashSet<&String> = outcome.deleted.iter().collect();
+            let reasons: HashMap<&String, &str> = outcome
+                .failures
+                .iter()
+                .flat_map(|f| f.identifiers.iter().map(|id| (id, f.reason.as_str())))
+                .collect();
+            summary
+                .failures
+                .extend(
+                    ids.iter()
+                        .filter(|id| !gone.contains(id))
+                        .map(|id| EntityFailure {
+                            blueprint: blueprint.clone(),
+                            identifier: id.clone(),
+                            reason: reasons.get(id).copied().unwrap_or("not deleted").to_owned(),
+                        }),
+                );
+            summary.deleted_entities.extend(
+                outcome
+                    .deleted
+                    .iter()
+                    .map(|id| (blueprint.clone(), id.clone())),
+            );
             *summary.deleted_by_blueprint.entry(blueprint).or_default() += deleted;
         }
     }
@@ -298,8 +481,16 @@ impl Applier {
                     .deleted_by_blueprint
                     .entry(entity.blueprint.clone())
                     .or_default() += 1;
+                summary
+                    .deleted_entities
+                    .push((entity.blueprint.clone(), id));
             } else {
                 summary.failed += 1;
+                let reason = outcome
+                    .failures
+                    .first()
+                    .map_or_else(|| "not deleted".to_owned(), |f| f.reason.clone());
+                summary.failures.push(EntityFailure::of(&entity, reason));
             }
         }
     }

@@ -384,10 +384,7 @@ impl SyncEngine {
         let applier = Applier::for_config(
             self.port.clone(),
             config,
-            Some(EventInfo {
-                event_type: "resync".into(),
-                resync_id: Some(resync_id),
-            }),
+            Some(EventInfo::resync(resync_id)),
         );
         let mut tracker = ResyncTracker::new(config, self.spill.clone());
         let mut kinds = Vec::with_capacity(config.resources.len());
@@ -503,7 +500,7 @@ impl SyncEngine {
         }
         let retry = applier.retry_in_relation_order(awaiting, cancel).await;
         report.retried = retry.stored.len() as u64;
-        report.retry_failed += retry.failed;
+        report.retry_failed += retry.failures.len() as u64;
         for stored in &retry.stored {
             let key = entity_key(stored);
             tracker.seen.see(&key);

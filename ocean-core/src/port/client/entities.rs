@@ -17,13 +17,30 @@ const LOGGED_ERROR_SAMPLES: usize = 5;
 /// The event a write belongs to, sent as `ocean_info_*` query parameters so Port can attribute it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventInfo {
-    /// The event type, e.g. `RESYNC`, `HTTP_REQUEST`, `START`.
+    /// The event type: one of Port's `resync`, `http_request` and `start`.
     pub event_type: String,
     /// The resync id, for writes made by a resync.
     pub resync_id: Option<String>,
 }
 
 impl EventInfo {
+    /// A write made by the resync `resync_id` (`resync`).
+    pub fn resync(resync_id: impl Into<String>) -> Self {
+        Self {
+            event_type: "resync".into(),
+            resync_id: Some(resync_id.into()),
+        }
+    }
+
+    /// A write made while processing a live event: Port calls these `http_request`, as Python
+    /// Ocean sends them.
+    pub fn live_event() -> Self {
+        Self {
+            event_type: "http_request".into(),
+            resync_id: None,
+        }
+    }
+
     fn apply(&self, mut req: Request) -> Request {
         req = req.query("ocean_info_event_type", &self.event_type);
         if let Some(id) = &self.resync_id {

@@ -38,6 +38,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 
 fn write_options(req: &HttpRequest) -> Result<WriteOptions, ApiError> {
     let q = QueryParams::of(req);
+    q.check_event_type()?;
     Ok(WriteOptions {
         upsert: q.flag("upsert", false)?,
         merge: q.flag("merge", false)?,
@@ -179,7 +180,9 @@ async fn delete(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (bp, id) = path.into_inner();
-    let delete_dependents = QueryParams::of(&req).flag("delete_dependents", false)?;
+    let query = QueryParams::of(&req);
+    query.check_event_type()?;
+    let delete_dependents = query.flag("delete_dependents", false)?;
     let mut store = shared.write();
     store.blueprint(&bp)?;
     let mut outcome = store.delete_entities(&bp, std::slice::from_ref(&id), delete_dependents);
@@ -195,7 +198,9 @@ async fn bulk_delete(
     path: web::Path<String>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let delete_dependents = QueryParams::of(&req).flag("delete_dependents", false)?;
+    let query = QueryParams::of(&req);
+    query.check_event_type()?;
+    let delete_dependents = query.flag("delete_dependents", false)?;
     let ids: Vec<String> = match body.get("entities") {
         Some(Value::Array(items)) => items
             .iter()

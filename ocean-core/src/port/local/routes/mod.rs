@@ -214,6 +214,18 @@ impl QueryParams {
         }
     }
 
+    /// Checks `ocean_info_event_type` as Port's schema does: absent, or one of
+    /// `http_request`, `resync` and `start` (anything else is refused with 422).
+    fn check_event_type(&self) -> Result<(), ApiError> {
+        const ALLOWED: [&str; 3] = ["http_request", "resync", "start"];
+        match self.all("ocean_info_event_type").last() {
+            Some(value) if !ALLOWED.contains(&value) => Err(ApiError::invalid(format!(
+                "query parameter \"ocean_info_event_type\" must be one of http_request, resync, start, got \"{value}\""
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     fn number(&self, key: &str) -> Result<Option<u64>, ApiError> {
         self.all(key)
             .last()
