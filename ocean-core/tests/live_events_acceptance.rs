@@ -9,11 +9,10 @@ use bytes::Bytes;
 use chrono::Utc;
 use ocean::config::Secret;
 use ocean::live_events::{
-    FixedPortAppConfig, IntakeOutcome, LiveEvents, LiveEventsOptions, Payload,
-    ProcessorRetryPolicy, WebhookEvent, WebhookEventRawResults, WebhookProcessor,
-    WebhookProcessorRegistration, processor_factory,
+    IntakeOutcome, LiveEvents, LiveEventsOptions, Payload, ProcessorRetryPolicy, WebhookEvent,
+    WebhookEventRawResults, WebhookProcessor, WebhookProcessorRegistration, processor_factory,
 };
-use ocean::mapping::{PortAppConfig, ResourceConfig};
+use ocean::mapping::{FixedPortAppConfig, PortAppConfig, ResourceConfig};
 use ocean::port::client::{PortClient, PortClientConfig};
 use ocean::port::datasource::Datasource;
 use ocean::port::local::{LocalPort, LocalPortHandle};

@@ -4,8 +4,8 @@
 
 mod sync_support;
 
-use ocean::live_events::{ApplyPlan, FixedPortAppConfig, LiveApplier};
-use ocean::mapping::{JqEngine, PortAppConfig};
+use ocean::live_events::{ApplyPlan, LiveApplier};
+use ocean::mapping::{FixedPortAppConfig, JqEngine, PortAppConfig};
 use ocean::port::Entity;
 use serde_json::{Value, json};
 use std::sync::Arc;

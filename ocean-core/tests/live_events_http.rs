@@ -5,12 +5,13 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use bytes::Bytes;
 use ocean::config::Secret;
 use ocean::live_events::{
-    FixedPortAppConfig, LiveApplier, LiveEvents, LiveEventsError, LiveEventsOptions, Payload,
-    PortAppConfigFromPort, PortAppConfigProvider, ProcessorRetryPolicy, RawRoutesRegistration,
-    WebhookEvent, WebhookEventRawResults, WebhookProcessor, WebhookProcessorRegistration,
-    collect_registrations, processor_factory,
+    LiveApplier, LiveEvents, LiveEventsError, LiveEventsOptions, Payload, ProcessorRetryPolicy,
+    RawRoutesRegistration, WebhookEvent, WebhookEventRawResults, WebhookProcessor,
+    WebhookProcessorRegistration, collect_registrations, processor_factory,
 };
-use ocean::mapping::{PortAppConfig, ResourceConfig};
+use ocean::mapping::{
+    FixedPortAppConfig, PortAppConfig, PortAppConfigFromPort, PortAppConfigProvider, ResourceConfig,
+};
 use ocean::port::client::{PortClient, PortClientConfig};
 use ocean::port::datasource::Datasource;
 use ocean::port::local::{LocalPort, LocalPortHandle};
@@ -1262,6 +1263,16 @@ async fn the_port_provider_reads_the_integration_config_and_caches_it_for_its_tt
         fresh.current().await.unwrap().resources.len(),
         0,
         "TTL zero refetches"
+    );
+    assert_eq!(
+        cached.fresh().await.unwrap().resources.len(),
+        0,
+        "a fresh read (a resync's) bypasses the cache"
+    );
+    assert_eq!(
+        cached.current().await.unwrap().resources.len(),
+        0,
+        "and refreshes it for live events"
     );
 
     let missing = PortAppConfigFromPort::new(client, "nobody", Duration::ZERO);

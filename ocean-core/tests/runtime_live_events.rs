@@ -526,3 +526,52 @@ async fn a_processor_constructor_error_stops_startup_naming_the_processor_and_th
         "{error}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mapping_edited_in_port_reaches_live_events_within_the_ttl() {
+    let dir = resources();
+    let running = start(&dir, &[("OCEAN__PORT__PORT_APP_CONFIG_CACHE_TTL", "1")]).await;
+    let url = format!("{}/integration/webhook", base(&running));
+    let port = embedded(&running);
+    let (status, body) = post(&url, &event("ttl", "before"), Some(TOKEN)).await;
+    assert_eq!(status, 202, "{body}");
+    eventually("the first event is applied", || {
+        port.state().entity("thing", "before").is_some()
+    })
+    .await;
+    let title = |id: &str| {
+        port.state()
+            .entity("thing", id)
+            .and_then(|e| e.title.clone())
+    };
+    assert_eq!(title("before").as_deref(), Some("Thing before"));
+
+    // The mapping is edited in Port: titles get a prefix.
+    let mut edited: Value = serde_norway::from_str(MAPPING).expect("the mapping is YAML");
+    edited["resources"][0]["port"]["entity"]["mappings"]["title"] = json!("\"edited \" + .name");
+    running
+        .port()
+        .patch_integration_config(IDENTIFIER, &edited)
+        .await
+        .expect("the mapping is edited");
+    let edited_at = std::time::Instant::now();
+
+    // Events keep arriving; once the cached mapping is older than the TTL, they are mapped
+    // with the edited one.
+    let mut sent = 0;
+    let mut latest = String::new();
+    while title(&latest).as_deref() != Some(format!("edited Thing {latest}").as_str()) {
+        assert!(
+            edited_at.elapsed() < Duration::from_secs(20),
+            "the edited mapping never reached live events"
+        );
+        sent += 1;
+        latest = format!("after-{sent}");
+        let (status, body) = post(&url, &event("ttl", &latest), Some(TOKEN)).await;
+        assert_eq!(status, 202, "{body}");
+        let id = latest.clone();
+        eventually("the event is applied", || title(&id).is_some()).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    running.shutdown().await;
+}

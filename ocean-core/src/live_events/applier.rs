@@ -1,10 +1,11 @@
 //! From raw results to Port: map with the resource's mapping, upsert, and delete what this
 //! integration owns. Also the ad-hoc `register_raw` / `unregister_raw` of raw route handlers.
 
-use super::app_config::{CompiledConfig, CompiledConfigCache, PortAppConfigProvider};
+use super::app_config::{CompiledConfig, CompiledConfigCache};
 use super::error::LiveEventsError;
 use super::event::WebhookEventRawResults;
 use crate::RawItem;
+use crate::mapping::PortAppConfigProvider;
 use crate::mapping::{JqEngine, PortAppConfig};
 use crate::port::client::{EventInfo, PortClient, UpsertStatus};
 use crate::port::types::Entity;

@@ -66,6 +66,12 @@ pub enum LiveEventsError {
     Apply(String),
 }
 
+impl From<crate::mapping::PortAppConfigError> for LiveEventsError {
+    fn from(error: crate::mapping::PortAppConfigError) -> Self {
+        Self::Config(error.to_string())
+    }
+}
+
 impl From<PortError> for LiveEventsError {
     fn from(error: PortError) -> Self {
         Self::Port(Box::new(error))

@@ -1,7 +1,7 @@
 //! The live-events manager: registered processors per path, the door checks, queues, workers,
 //! per-event processing with retries, dead letters and shutdown.
 
-use super::app_config::{CompiledConfig, PortAppConfigProvider};
+use super::app_config::CompiledConfig;
 use super::applier::LiveApplier;
 use super::dead_letter::{DeadLetter, DeadLetterFailure, DeadLetterStore, StoredEvent};
 use super::erased::{DynWebhookProcessor, WebhookProcessorRegistration};
@@ -11,6 +11,7 @@ use super::queue::{Delivery, EventQueue, MemoryQueue, QueuedEvent};
 use super::raw_routes::RawRoutesRegistration;
 use super::settings::LiveEventsOptions;
 use super::stats::{LiveEventsStats, StatsSnapshot, bump};
+use crate::mapping::PortAppConfigProvider;
 use crate::mapping::{JqEngine, ResourceConfig};
 use crate::port::client::PortClient;
 use crate::{Context, Error};

@@ -39,10 +39,7 @@ mod raw_routes;
 mod settings;
 mod stats;
 
-pub use app_config::{
-    CompiledConfig, CompiledConfigCache, FixedPortAppConfig, PortAppConfigFromPort,
-    PortAppConfigProvider,
-};
+pub use app_config::{CompiledConfig, CompiledConfigCache};
 pub use applier::{ApplyPlan, ApplyReport, LiveApplier, plan_results};
 pub use dead_letter::{DeadLetter, DeadLetterFailure, DeadLetterStore, StoredEvent};
 pub use erased::{

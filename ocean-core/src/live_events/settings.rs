@@ -21,8 +21,6 @@ pub struct LiveEventsOptions {
     pub shutdown_grace: Duration,
     /// Largest accepted request body in bytes (default 1 MiB); larger answers 413.
     pub body_limit: usize,
-    /// How long a fetched port-app-config is reused (`port.port_app_config_cache_ttl`).
-    pub port_app_config_ttl: Duration,
     /// Dead letters kept in memory; the oldest is evicted beyond it (default 1000).
     pub dead_letter_capacity: usize,
     /// A JSONL file the dead letters are kept in, so they survive restarts.
@@ -50,7 +48,6 @@ impl Default for LiveEventsOptions {
             max_event_processing: Duration::from_secs(90),
             shutdown_grace: Duration::from_secs(5),
             body_limit: 1024 * 1024,
-            port_app_config_ttl: Duration::from_secs(60),
             dead_letter_capacity: 1000,
             dead_letter_file: None,
             admin_token: None,
@@ -71,7 +68,6 @@ impl LiveEventsOptions {
             enqueue_wait: Duration::from_millis(settings.live_events.enqueue_wait_ms),
             max_event_processing: settings.max_event_processing_seconds,
             shutdown_grace: settings.max_wait_seconds_before_shutdown,
-            port_app_config_ttl: settings.port.port_app_config_cache_ttl,
             admin_token: settings.live_events.admin_token.clone(),
             dead_letter_file: settings.live_events.dead_letter_file.clone(),
             ..Self::default()
@@ -99,7 +95,6 @@ mod tests {
         assert_eq!(options.max_event_processing, Duration::from_secs(30));
         assert_eq!(options.shutdown_grace, Duration::from_secs(2));
         assert_eq!(options.queue_capacity, 64);
-        assert_eq!(options.port_app_config_ttl, Duration::ZERO);
         assert_eq!(options.body_limit, 1024 * 1024);
         assert!(options.admin_token.is_none());
         assert!(options.dead_letter_file.is_none());

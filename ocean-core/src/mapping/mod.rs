@@ -1,9 +1,11 @@
-//! The mapping engine: the port-app-config model and jq (jq 1.8 semantics on jaq).
+//! The mapping engine: the port-app-config model, where it comes from (one provider for
+//! resyncs and live events), and jq (jq 1.8 semantics on jaq).
 
 pub mod config;
 mod eval;
 mod items_to_parse;
 pub mod jq;
+mod provider;
 
 pub use config::{
     ConfigError, EntityConfig, EntityMapping, MappingValue, PortAppConfig, PortResourceConfig,
@@ -13,3 +15,6 @@ pub use eval::{
     CompiledMapping, CompiledResource, FilteredOut, ItemFailure, MappingOutcome, required_fields,
 };
 pub use jq::{JqEngine, JqError, JqInput, JqOptions, JqProgram};
+pub use provider::{
+    FixedPortAppConfig, PortAppConfigError, PortAppConfigFromPort, PortAppConfigProvider,
+};

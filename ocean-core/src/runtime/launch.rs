@@ -10,10 +10,8 @@ use super::listeners;
 use super::resync::{ResyncCoordinator, ResyncHandle, ResyncOutcome, Trigger};
 use crate::Context;
 use crate::config::{ApplicationSettings, EventListenerType, OceanSettings};
-use crate::live_events::{
-    ADMIN_TOKEN_ENV, LiveEvents, LiveEventsError, LiveEventsOptions, PortAppConfigFromPort,
-};
-use crate::mapping::{JqEngine, JqOptions};
+use crate::live_events::{ADMIN_TOKEN_ENV, LiveEvents, LiveEventsError, LiveEventsOptions};
+use crate::mapping::{JqEngine, JqOptions, PortAppConfigFromPort, PortAppConfigProvider};
 use crate::port::client::PortClient;
 use crate::port::local::LocalPortHandle;
 use crate::registry::Registry;
@@ -194,6 +192,12 @@ pub async fn launch(launch: Launch) -> Result<RunningIntegration, StartupError> 
         .with_port(port.clone())
         .with_settings(Arc::clone(&settings));
     let registry = Arc::new(registry);
+    // One mapping provider for resyncs and live events: cached for the configured TTL.
+    let configs: Arc<dyn PortAppConfigProvider> = Arc::new(PortAppConfigFromPort::new(
+        port.clone(),
+        settings.integration.identifier.clone(),
+        settings.port.port_app_config_cache_ttl,
+    ));
     let jq = Arc::new(JqEngine::new(JqOptions {
         allow_env: settings.allow_environment_variables_jq_access,
     }));
@@ -206,7 +210,16 @@ pub async fn launch(launch: Launch) -> Result<RunningIntegration, StartupError> 
         );
         None
     } else {
-        match build_live_events(&registry, &context, &port, &settings, Arc::clone(&jq)).await {
+        match build_live_events(
+            &registry,
+            &context,
+            &port,
+            &settings,
+            Arc::clone(&configs),
+            Arc::clone(&jq),
+        )
+        .await
+        {
             Ok(live) => Some(live),
             Err(e) => return Err(stop_local(local, e.into()).await),
         }
@@ -234,6 +247,7 @@ pub async fn launch(launch: Launch) -> Result<RunningIntegration, StartupError> 
     let health = Health::new();
     let coordinator = ResyncCoordinator::new(
         port.clone(),
+        configs,
         engine,
         settings.integration.identifier.clone(),
         settings.scheduled_resync_interval,
@@ -350,14 +364,10 @@ async fn build_live_events(
     context: &Context,
     port: &PortClient,
     settings: &OceanSettings,
+    configs: Arc<dyn PortAppConfigProvider>,
     jq: Arc<JqEngine>,
 ) -> Result<LiveEvents, LiveEventsError> {
     let options = LiveEventsOptions::from_settings(settings);
-    let configs = Arc::new(PortAppConfigFromPort::new(
-        port.clone(),
-        settings.integration.identifier.clone(),
-        options.port_app_config_ttl,
-    ));
     let mut builder = LiveEvents::builder(context.clone(), port.clone(), configs)
         .options(options)
         .jq(jq);

@@ -1,7 +1,7 @@
 //! Running resyncs one at a time: fetch the mapping, report the state to Port, run the sync
 //! engine, record metrics. A newer request aborts the running resync before it starts.
 
-use crate::mapping::PortAppConfig;
+use crate::mapping::{PortAppConfig, PortAppConfigProvider};
 use crate::port::client::PortClient;
 use crate::port::types::ResyncState;
 use crate::server::Metrics;
@@ -57,6 +57,7 @@ pub struct ResyncCoordinator {
 
 struct Inner {
     port: PortClient,
+    configs: Arc<dyn PortAppConfigProvider>,
     engine: SyncEngine,
     identifier: String,
     interval: Option<Duration>,
@@ -131,6 +132,7 @@ impl ResyncCoordinator {
     /// `interval` is the scheduled resync interval, reported to Port as `nextResync`.
     pub fn new(
         port: PortClient,
+        configs: Arc<dyn PortAppConfigProvider>,
         engine: SyncEngine,
         identifier: impl Into<String>,
         interval: Option<Duration>,
@@ -139,6 +141,7 @@ impl ResyncCoordinator {
         Self {
             inner: Arc::new(Inner {
                 port,
+                configs,
                 engine,
                 identifier: identifier.into(),
                 interval,
@@ -269,32 +272,10 @@ impl Inner {
         .await;
     }
 
-    async fn fetch_config(&self) -> Result<PortAppConfig, String> {
-        let integration = self
-            .port
-            .get_integration(&self.identifier)
-            .await
-            .map_err(|e| format!("could not read the mapping from Port: {e}"))?
-            .ok_or_else(|| {
-                format!(
-                    "the integration `{}` does not exist in Port",
-                    self.identifier
-                )
-            })?;
-        let config = integration.config.unwrap_or(Value::Null);
-        let empty = match &config {
-            Value::Null => true,
-            Value::Object(map) => map.is_empty(),
-            _ => false,
-        };
-        if empty {
-            return Err(format!(
-                "the integration `{}` has no mapping (port-app-config) in Port: set one in Port, or add .port/resources/port-app-config.yml and start with initialize_port_resources",
-                self.identifier
-            ));
-        }
-        PortAppConfig::from_value(&config)
-            .map_err(|e| format!("the mapping (port-app-config) in Port is invalid: {e}"))
+    /// The mapping as it is now in Port (a resync never starts from a cached one); the shared
+    /// provider's cache is refreshed on the way, so live events see it too.
+    async fn fetch_config(&self) -> Result<Arc<PortAppConfig>, String> {
+        self.configs.fresh().await.map_err(|e| e.to_string())
     }
 
     async fn run(&self, cancel: &CancellationToken) -> ResyncOutcome {

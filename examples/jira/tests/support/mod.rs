@@ -10,10 +10,10 @@ use jira::{IssueWebhookProcessor, JiraConfig, ProjectWebhookProcessor};
 use ocean::Context;
 use ocean::config::Secret;
 use ocean::live_events::{
-    FixedPortAppConfig, LiveEvents, LiveEventsOptions, ProcessorRetryPolicy,
-    WebhookProcessorRegistration, processor_factory,
+    LiveEvents, LiveEventsOptions, ProcessorRetryPolicy, WebhookProcessorRegistration,
+    processor_factory,
 };
-use ocean::mapping::{JqEngine, PortAppConfig};
+use ocean::mapping::{FixedPortAppConfig, JqEngine, PortAppConfig};
 use ocean::port::Datasource;
 use ocean::port::client::{PortClient, PortClientConfig};
 use ocean::port::local::{LocalEntity, LocalPort, LocalPortHandle};
