@@ -1,7 +1,7 @@
 //! Which Port the integration talks to: the configured one, or an embedded local Port.
 
 use super::IntegrationInfo;
-use crate::config::{OceanSettings, Secret};
+use crate::config::{DEFAULT_PORT_BASE_URL, OceanSettings, Secret};
 use crate::port::Datasource;
 use crate::port::client::{PortClient, PortClientConfig, PortError};
 use crate::port::local::{LocalPort, LocalPortError, LocalPortHandle};
@@ -43,7 +43,9 @@ pub fn datasource(settings: &OceanSettings, info: &IntegrationInfo) -> Datasourc
 }
 
 /// Connects to Port: with credentials, a client to `OCEAN__PORT__BASE_URL`; without, a local
-/// Port started in-process on a free loopback port with generated credentials.
+/// Port started in-process on a free loopback port with generated credentials, and a warning
+/// that says how to reach the real Port. (One credential without the other never gets here:
+/// loading the settings refuses it.)
 pub async fn connect(
     settings: &OceanSettings,
     info: &IntegrationInfo,
@@ -71,9 +73,12 @@ pub async fn connect(
         .client_secret(client_secret.clone())
         .start()
         .await?;
-    tracing::info!(
+    tracing::warn!(
         url = %local.url(),
-        "No Port credentials given: using the local Port at {}",
+        "No Port credentials given: using the local Port at {} (nothing reaches Port). \
+         To use Port, set both OCEAN__PORT__CLIENT_ID and OCEAN__PORT__CLIENT_SECRET, \
+         and OCEAN__PORT__BASE_URL for another region (default {DEFAULT_PORT_BASE_URL}, e.g. \
+         https://api.us.getport.io)",
         local.url()
     );
     let mut config = PortClientConfig::new(
