@@ -48,6 +48,7 @@ mod schema;
 mod secret;
 mod settings;
 mod sources;
+pub mod tls;
 mod tree;
 
 pub use application::{APPLICATION_PREFIX, ApplicationSettings, LogLevel};
