@@ -21,7 +21,8 @@ enum Command {
     Map(cmd::map::Args),
     /// List, show, replay or delete the dead letters of a running integration.
     DeadLetters(cmd::dead_letters::Args),
-    /// Print the Standard Webhooks headers that sign a body (for test events).
+    /// Print the headers that sign a body for a webhook verifier: Standard Webhooks, Port,
+    /// GitHub or GitLab (for test events).
     SignWebhook(cmd::sign_webhook::Args),
 }
 

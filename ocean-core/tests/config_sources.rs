@@ -179,7 +179,8 @@ fn secrets_from_files_stay_out_of_debug_and_errors() {
     let files = Files::new();
     let dotenv = files.write(
         ".env",
-        "OCEAN__PORT__CLIENT_SECRET=dotenv-secret\nOCEAN__INTEGRATION__CONFIG__WEBHOOK_SECRET=hook-secret\n",
+        "OCEAN__PORT__CLIENT_ID=dotenv-id\nOCEAN__PORT__CLIENT_SECRET=dotenv-secret\n\
+         OCEAN__INTEGRATION__CONFIG__WEBHOOK_SECRET=hook-secret\n",
     );
     let s = load(&ConfigSources::new().with_dotenv(&dotenv)).unwrap();
     let shown = format!("{s:?}");
@@ -187,6 +188,7 @@ fn secrets_from_files_stay_out_of_debug_and_errors() {
         !shown.contains("dotenv-secret") && !shown.contains("hook-secret"),
         "{shown}"
     );
+    assert!(!shown.contains("dotenv-id"), "{shown}");
 
     #[derive(Debug, Deserialize)]
     #[allow(dead_code)]
@@ -221,4 +223,99 @@ fn application_settings_read_dotenv_and_env() {
     let app = ApplicationSettings::load(&sources).unwrap();
     assert_eq!(app.log_level, LogLevel::Warning);
     assert_eq!(app.port, 8200);
+}
+
+#[test]
+fn one_port_credential_in_dotenv_and_the_other_nowhere_is_an_error_naming_both_places() {
+    let files = Files::new();
+    let dotenv = files.write(".env", "OCEAN__PORT__CLIENT_SECRET=dotenv-secret\n");
+    let err = load(&ConfigSources::new().with_dotenv(&dotenv)).unwrap_err();
+    assert_eq!(err.variable(), Some("OCEAN__PORT__CLIENT_ID"));
+    assert!(
+        err.to_string().contains(&format!(
+            "OCEAN__PORT__CLIENT_SECRET is set (by OCEAN__PORT__CLIENT_SECRET in {})",
+            dotenv.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("dotenv-secret"), "{err}");
+}
+
+#[test]
+fn credentials_split_across_sources_count_as_both_given() {
+    let files = Files::new();
+    let yaml = files.write("config.yaml", "port:\n  clientId: yaml-id\n");
+    let sources = ConfigSources::new()
+        .with_config_yaml(&yaml)
+        .with_env_var("OCEAN__PORT__CLIENT_SECRET", "env-secret");
+    let s = load(&sources).unwrap();
+    assert!(s.port.credentials().is_some());
+}
+
+#[test]
+fn unknown_names_in_dotenv_and_config_yaml_are_reported_where_they_were_written() {
+    let files = Files::new();
+    let dotenv = files.write(".env", "OCEAN__EVENT_LISTENR__TYPE=ONCE\n");
+    let yaml = files.write(
+        "config.yaml",
+        "eventListener:\n  intervall: 5\nintegration:\n  config:\n    anyKey: 1\n",
+    );
+    let sources = ConfigSources::new()
+        .with_dotenv(&dotenv)
+        .with_config_yaml(&yaml);
+    let unknown = OceanSettings::unknown_settings(&sources).unwrap();
+    let names: Vec<(&str, Option<&str>)> = unknown
+        .iter()
+        .map(|u| (u.name.as_str(), u.suggestion.as_deref()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            (
+                "OCEAN__EVENT_LISTENER__INTERVALL",
+                Some("OCEAN__EVENT_LISTENER__INTERVAL")
+            ),
+            (
+                "OCEAN__EVENT_LISTENR__TYPE",
+                Some("OCEAN__EVENT_LISTENER__TYPE")
+            ),
+        ]
+    );
+    assert!(
+        unknown[0].to_string().contains(&format!(
+            "(set by key `eventListener.intervall` in {})",
+            yaml.display()
+        )),
+        "{}",
+        unknown[0]
+    );
+    assert!(
+        unknown[1].to_string().contains(&format!(
+            "(set by OCEAN__EVENT_LISTENR__TYPE in {})",
+            dotenv.display()
+        )),
+        "{}",
+        unknown[1]
+    );
+    load(&sources).unwrap();
+}
+
+#[test]
+fn redis_settings_in_config_yaml_are_refused() {
+    let files = Files::new();
+    let yaml = files.write(
+        "config.yaml",
+        "liveEvents:\n  redis:\n    url: redis://cache:6379\n",
+    );
+    let err = load(&ConfigSources::new().with_config_yaml(&yaml)).unwrap_err();
+    assert_eq!(err.variable(), Some("OCEAN__LIVE_EVENTS__REDIS__URL"));
+    assert!(
+        err.to_string()
+            .contains("the Redis queue backend is not available yet"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("key `liveEvents.redis.url`"),
+        "{err}"
+    );
 }

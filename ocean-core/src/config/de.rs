@@ -4,6 +4,7 @@
 //! path of every value so a failure can name the variable (`OCEAN__EVENT_WORKERS_COUNT`).
 
 use super::error::{ConfigError, Shown};
+use super::placeholder::Placeholder;
 use super::tree::{Provenance, Segment, is_sensitive};
 use serde::de::{
     self, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, MapAccess, SeqAccess,
@@ -13,12 +14,98 @@ use serde_json::{Map, Value};
 use std::fmt;
 
 /// Deserializes `T` from `value`, the tree node found at `path`.
+///
+/// When a required setting is missing, every other missing one is looked for too: the missing
+/// setting is stood in for by a placeholder and the deserialization runs again, until it
+/// succeeds or fails for another reason. Serde's derived code stops at the first missing field,
+/// and an operator should not have to restart once per variable to learn what to set.
 pub(crate) fn from_tree<T: de::DeserializeOwned>(
     value: &Value,
     path: Vec<Segment>,
     provenance: &Provenance,
 ) -> Result<T, ConfigError> {
-    T::deserialize(Lenient { value, path }).map_err(|e| e.into_config_error(provenance))
+    let first = match T::deserialize(Lenient::new(value, path.clone(), &[])) {
+        Ok(parsed) => return Ok(parsed),
+        Err(error) => error,
+    };
+    let Some(first_missing) = first.missing_path() else {
+        return Err(first.into_config_error(provenance));
+    };
+    let mut missing = vec![first_missing];
+    while missing.len() < MAX_MISSING_REPORTED {
+        let probe = with_stand_ins(value, &path, &missing);
+        let next = match T::deserialize(Lenient::new(&probe, path.clone(), &missing)) {
+            Ok(_) => break,
+            Err(error) => error.missing_path(),
+        };
+        match next {
+            Some(found) if !missing.iter().any(|known| found.starts_with(known)) => {
+                missing.push(found);
+            }
+            _ => break,
+        }
+    }
+    if missing.len() == 1 {
+        return Err(first.into_config_error(provenance));
+    }
+    Err(ConfigError::MissingSeveral {
+        variables: missing
+            .iter()
+            .map(|path| provenance.variable_name(path))
+            .collect(),
+    })
+}
+
+/// How many missing settings one error lists at most (each one costs a deserialization).
+const MAX_MISSING_REPORTED: usize = 64;
+
+/// A copy of `root` (the node at `base`) with a null at every `missing` path, for a
+/// [`Placeholder`] to stand in for.
+fn with_stand_ins(root: &Value, base: &[Segment], missing: &[Vec<Segment>]) -> Value {
+    fn place(node: &mut Value, relative: &[Segment]) {
+        match relative {
+            [Segment::Key(key)] => {
+                if let Some(map) = object_of(node) {
+                    map.entry(key.clone()).or_insert(Value::Null);
+                }
+            }
+            [Segment::Key(key), rest @ ..] => {
+                if let Some(map) = object_of(node) {
+                    let child = map
+                        .entry(key.clone())
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    place(child, rest);
+                }
+            }
+            [Segment::Index(index), rest @ ..] => {
+                if let Some(child) = node.as_array_mut().and_then(|a| a.get_mut(*index)) {
+                    place(child, rest);
+                }
+            }
+            [] => {}
+        }
+    }
+    let mut copy = root.clone();
+    for path in missing {
+        if let Some(relative) = path.strip_prefix(base) {
+            place(&mut copy, relative);
+        }
+    }
+    copy
+}
+
+/// `node` as an object: a null becomes an empty one, a string holding a JSON object its
+/// decoded form (the deserializer reads both the same way).
+fn object_of(node: &mut Value) -> Option<&mut Map<String, Value>> {
+    if node.is_null() {
+        *node = Value::Object(Map::new());
+    }
+    if let Value::String(text) = node
+        && let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text.trim())
+    {
+        *node = Value::Object(map);
+    }
+    node.as_object_mut()
 }
 
 /// What went wrong, before it is tied to a variable name.
@@ -54,7 +141,7 @@ impl DeError {
     }
 
     /// Ties the error to the node it arose at, unless a deeper node already claimed it.
-    fn at(mut self, path: &[Segment], value: &Value) -> Self {
+    pub(crate) fn at(mut self, path: &[Segment], value: &Value) -> Self {
         if self.path.is_none() {
             if let Kind::Invalid {
                 got: got @ None, ..
@@ -71,6 +158,23 @@ impl DeError {
             self.path = Some(path.to_vec());
         }
         self
+    }
+
+    /// The path of the node the error arose at, once known.
+    pub(crate) fn path(&self) -> Option<&[Segment]> {
+        self.path.as_deref()
+    }
+
+    /// The path of the missing setting, when this error is about one.
+    fn missing_path(&self) -> Option<Vec<Segment>> {
+        match &self.kind {
+            Kind::Missing { field } => {
+                let mut path = self.path.clone().unwrap_or_default();
+                path.push(Segment::Key(field.clone()));
+                Some(path)
+            }
+            _ => None,
+        }
     }
 
     fn into_config_error(self, provenance: &Provenance) -> ConfigError {
@@ -182,13 +286,23 @@ fn humanize_expected(expected: &str) -> String {
 struct Lenient<'a> {
     value: &'a Value,
     path: Vec<Segment>,
+    /// Paths of missing settings a [`Placeholder`] stands in for.
+    stand_ins: &'a [Vec<Segment>],
 }
 
 impl<'a> Lenient<'a> {
+    fn new(value: &'a Value, path: Vec<Segment>, stand_ins: &'a [Vec<Segment>]) -> Self {
+        Self {
+            value,
+            path,
+            stand_ins,
+        }
+    }
+
     fn child(&self, value: &'a Value, segment: Segment) -> Lenient<'a> {
         let mut path = self.path.clone();
         path.push(segment);
-        Lenient { value, path }
+        Lenient::new(value, path, self.stand_ins)
     }
 
     fn fail(&self, error: DeError) -> DeError {
@@ -439,11 +553,7 @@ impl<'de> Deserializer<'de> for Lenient<'_> {
                 .map_err(|e| self.fail(e)),
             Value::String(_) => {
                 let decoded = self.decode_json("a list", Value::is_array, true)?;
-                Lenient {
-                    value: &decoded,
-                    path: self.path,
-                }
-                .deserialize_seq(visitor)
+                Lenient::new(&decoded, self.path, self.stand_ins).deserialize_seq(visitor)
             }
             _ => Err(self.fail(DeError::invalid("a list"))),
         }
@@ -478,11 +588,7 @@ impl<'de> Deserializer<'de> for Lenient<'_> {
                 .map_err(|e| self.fail(e)),
             Value::String(_) => {
                 let decoded = self.decode_json("an object", Value::is_object, false)?;
-                Lenient {
-                    value: &decoded,
-                    path: self.path,
-                }
-                .deserialize_map(visitor)
+                Lenient::new(&decoded, self.path, self.stand_ins).deserialize_map(visitor)
             }
             _ => Err(self.fail(DeError::invalid("an object"))),
         }
@@ -562,6 +668,7 @@ impl<'de> Deserializer<'de> for Lenient<'_> {
 struct Seq<'a> {
     items: std::iter::Enumerate<std::slice::Iter<'a, Value>>,
     path: Vec<Segment>,
+    stand_ins: &'a [Vec<Segment>],
 }
 
 impl<'a> Seq<'a> {
@@ -569,6 +676,7 @@ impl<'a> Seq<'a> {
         Self {
             items: items.iter().enumerate(),
             path: parent.path.clone(),
+            stand_ins: parent.stand_ins,
         }
     }
 }
@@ -587,12 +695,9 @@ impl<'de> SeqAccess<'de> for Seq<'_> {
         path.push(Segment::Index(index));
         // Validation done by the element's own `Deserialize` after reading (a range check, a
         // URL check) surfaces here without a path; it belongs to this element.
-        seed.deserialize(Lenient {
-            value,
-            path: path.clone(),
-        })
-        .map(Some)
-        .map_err(|e| e.at(&path, value))
+        seed.deserialize(Lenient::new(value, path.clone(), self.stand_ins))
+            .map(Some)
+            .map_err(|e| e.at(&path, value))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -605,6 +710,7 @@ struct Entries<'a> {
     entries: serde_json::map::Iter<'a>,
     pending: Option<(&'a String, &'a Value)>,
     path: Vec<Segment>,
+    stand_ins: &'a [Vec<Segment>],
 }
 
 impl<'a> Entries<'a> {
@@ -613,6 +719,7 @@ impl<'a> Entries<'a> {
             entries: map.iter(),
             pending: None,
             path: parent.path.clone(),
+            stand_ins: parent.stand_ins,
         }
     }
 }
@@ -631,11 +738,8 @@ impl<'de> MapAccess<'de> for Entries<'_> {
         let mut path = self.path.clone();
         path.push(Segment::Key(key.clone()));
         let key_value = Value::String(key.clone());
-        seed.deserialize(Lenient {
-            value: &key_value,
-            path,
-        })
-        .map(Some)
+        seed.deserialize(Lenient::new(&key_value, path, &[]))
+            .map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
@@ -644,12 +748,15 @@ impl<'de> MapAccess<'de> for Entries<'_> {
         };
         let mut path = self.path.clone();
         path.push(Segment::Key(key.clone()));
+        if self.stand_ins.contains(&path) {
+            return seed.deserialize(Placeholder {
+                path: path.clone(),
+                recorder: None,
+            });
+        }
         // As for list elements: a field's own validation error belongs to this field.
-        seed.deserialize(Lenient {
-            value,
-            path: path.clone(),
-        })
-        .map_err(|e| e.at(&path, value))
+        seed.deserialize(Lenient::new(value, path.clone(), self.stand_ins))
+            .map_err(|e| e.at(&path, value))
     }
 
     fn size_hint(&self) -> Option<usize> {

@@ -38,7 +38,7 @@ pub enum SettingOrigin {
 impl SettingOrigin {
     /// Where a value came from, in words; `None` when it needs no mention (unset, or set by
     /// `variable` itself in the environment).
-    fn place(&self, variable: &str) -> Option<String> {
+    pub(crate) fn place(&self, variable: &str) -> Option<String> {
         match self {
             SettingOrigin::Unset => None,
             SettingOrigin::Environment { name } if name == variable => None,
@@ -90,6 +90,21 @@ pub enum ConfigError {
         /// Where the enclosing object came from, when not from individual variables.
         origin: Box<SettingOrigin>,
     },
+    /// Several required settings have no value in any source; all of them are listed.
+    #[error("required settings are missing: {}", variables.join(", "))]
+    MissingSeveral {
+        /// The environment-variable names of the missing settings, in the order they were found.
+        variables: Vec<String>,
+    },
+    /// A setting is required because a related one is set (one Port credential without the
+    /// other).
+    #[error("{variable}: required setting is missing, because {reason}")]
+    MissingCompanion {
+        /// The environment-variable name of the missing setting.
+        variable: String,
+        /// Which setting requires it, where that one was set, and what to do.
+        reason: String,
+    },
     /// A setting has a well-formed value that this implementation refuses.
     #[error("{variable}: {reason}{}", origin.describe_for(variable))]
     Rejected {
@@ -129,13 +144,23 @@ pub enum ConfigError {
 
 impl ConfigError {
     /// The environment-variable name of the setting at fault, when the error is about one.
+    /// For [`ConfigError::MissingSeveral`], the first of them; see [`ConfigError::variables`].
     pub fn variable(&self) -> Option<&str> {
+        self.variables().into_iter().next()
+    }
+
+    /// Every environment-variable name the error is about (empty for file errors).
+    pub fn variables(&self) -> Vec<&str> {
         match self {
             ConfigError::Invalid { variable, .. }
             | ConfigError::Missing { variable, .. }
-            | ConfigError::Rejected { variable, .. } => Some(variable),
+            | ConfigError::MissingCompanion { variable, .. }
+            | ConfigError::Rejected { variable, .. } => vec![variable.as_str()],
+            ConfigError::MissingSeveral { variables } => {
+                variables.iter().map(String::as_str).collect()
+            }
             ConfigError::Read { .. } | ConfigError::Yaml { .. } | ConfigError::DotEnv { .. } => {
-                None
+                Vec::new()
             }
         }
     }

@@ -212,4 +212,96 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn every_missing_required_field_is_listed_at_once() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct ThreeRequired {
+            jira_host: String,
+            api_token: Secret,
+            #[serde(default)]
+            page_size: Option<u32>,
+            project_count: u64,
+        }
+        let err = settings(&[])
+            .integration_config::<ThreeRequired>()
+            .unwrap_err();
+        assert!(matches!(err, ConfigError::MissingSeveral { .. }), "{err:?}");
+        assert_eq!(
+            err.variables(),
+            [
+                "OCEAN__INTEGRATION__CONFIG__JIRA_HOST",
+                "OCEAN__INTEGRATION__CONFIG__API_TOKEN",
+                "OCEAN__INTEGRATION__CONFIG__PROJECT_COUNT",
+            ]
+        );
+        assert_eq!(
+            err.to_string(),
+            "required settings are missing: OCEAN__INTEGRATION__CONFIG__JIRA_HOST, \
+             OCEAN__INTEGRATION__CONFIG__API_TOKEN, OCEAN__INTEGRATION__CONFIG__PROJECT_COUNT"
+        );
+
+        let err = settings(&[("OCEAN__INTEGRATION__CONFIG__API_TOKEN", "t")])
+            .integration_config::<ThreeRequired>()
+            .unwrap_err();
+        assert_eq!(
+            err.variables(),
+            [
+                "OCEAN__INTEGRATION__CONFIG__JIRA_HOST",
+                "OCEAN__INTEGRATION__CONFIG__PROJECT_COUNT",
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_fields_of_nested_sections_are_listed_with_the_others() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Auth {
+            user: String,
+            password: Secret,
+        }
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct WithSection {
+            auth: Auth,
+            host: String,
+        }
+        let err = settings(&[("OCEAN__INTEGRATION__CONFIG__AUTH__USER", "me")])
+            .integration_config::<WithSection>()
+            .unwrap_err();
+        assert_eq!(
+            err.variables(),
+            [
+                "OCEAN__INTEGRATION__CONFIG__AUTH__PASSWORD",
+                "OCEAN__INTEGRATION__CONFIG__HOST",
+            ]
+        );
+        let err = settings(&[])
+            .integration_config::<WithSection>()
+            .unwrap_err();
+        assert_eq!(
+            err.variables(),
+            [
+                "OCEAN__INTEGRATION__CONFIG__AUTH",
+                "OCEAN__INTEGRATION__CONFIG__HOST",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_value_is_reported_before_missing_ones() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct S {
+            count: u64,
+            host: String,
+            region: String,
+        }
+        let err = settings(&[("OCEAN__INTEGRATION__CONFIG__COUNT", "many")])
+            .integration_config::<S>()
+            .unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { .. }), "{err:?}");
+    }
 }

@@ -3,11 +3,17 @@
 //!
 //! Names follow Python Ocean: prefix `OCEAN__`, `__` between nested keys, names
 //! case-insensitive, a nested section may be one JSON value
-//! (`OCEAN__EVENT_LISTENER='{"type":"ONCE"}'`), unknown keys ignored. Precedence, highest first:
-//! programmatic overrides > process environment > `.env` > `config.yaml` (camelCase keys,
+//! (`OCEAN__EVENT_LISTENER='{"type":"ONCE"}'`). Precedence, highest first: programmatic
+//! overrides > process environment > `.env` > `config.yaml` (camelCase keys,
 //! `{{ from env VAR }}` references). Values are strings in the environment and are coerced to
 //! what each setting asks for; a bad or missing value stops startup with an error naming the
-//! variable.
+//! variable (every missing one, not only the first).
+//!
+//! Nothing is silently surprising: an `OCEAN__*` name that no setting reads is logged as a
+//! warning with the closest known name ([`OceanSettings::unknown_settings`]; the known names
+//! are learnt from the settings structs themselves), a setting whose feature does not exist yet
+//! (`OCEAN__LIVE_EVENTS__REDIS__*`) stops startup, and so does one Port credential without the
+//! other.
 //!
 //! ```
 //! use ocean::config::{ConfigSources, EventListenerType, OceanSettings};
@@ -37,17 +43,21 @@ mod application;
 mod de;
 mod error;
 mod integration;
+mod placeholder;
+mod schema;
 mod secret;
 mod settings;
 mod sources;
+pub mod tls;
 mod tree;
 
 pub use application::{APPLICATION_PREFIX, ApplicationSettings, LogLevel};
 pub use error::{ConfigError, SettingOrigin};
 pub use integration::IntegrationConfigValues;
+pub use schema::UnknownSetting;
 pub use secret::Secret;
 pub use settings::{
     DEFAULT_PORT_BASE_URL, EventListenerSettings, EventListenerType, IntegrationSettings,
-    LiveEventsSettings, OCEAN_PREFIX, OceanSettings, PortSettings, RedisSettings,
+    LiveEventsSettings, OCEAN_PREFIX, OceanSettings, PortSettings,
 };
 pub use sources::ConfigSources;

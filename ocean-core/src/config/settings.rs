@@ -1,15 +1,18 @@
 //! The framework's settings (`OCEAN__*`), with Ocean's names and defaults.
 
 use super::de::from_tree;
-use super::error::{ConfigError, url_without_password};
+use super::error::ConfigError;
 use super::integration::IntegrationConfigValues;
+use super::schema::{Schema, UnknownSetting, refuse_unavailable, unknown_settings};
 use super::secret::Secret;
 use super::sources::ConfigSources;
+use super::tree::{Provenance, Segment};
 use serde::de::{self, DeserializeOwned, Unexpected};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Prefix of every framework variable.
@@ -98,7 +101,17 @@ impl OceanSettings {
             ));
         }
         let tree = sources.layer(OCEAN_PREFIX, true, defaults)?;
+        let schema = Self::schema();
+        for unknown in unknown_settings(&tree, schema) {
+            tracing::warn!(
+                setting = %unknown.name,
+                suggestion = unknown.suggestion.as_deref().unwrap_or(""),
+                "{unknown}"
+            );
+        }
+        refuse_unavailable(&tree, schema)?;
         let mut settings: OceanSettings = from_tree(tree.root(), Vec::new(), tree.provenance())?;
+        settings.port.check_credentials(tree.provenance())?;
         settings
             .integration
             .config
@@ -110,6 +123,21 @@ impl OceanSettings {
             "configuration loaded"
         );
         Ok(settings)
+    }
+
+    /// The `OCEAN__*` settings in `sources` that nothing reads (a variable, a `.env` entry or a
+    /// `config.yaml` key), each with the closest known name when one is near. [`Self::load`]
+    /// logs them as warnings; `OCEAN__INTEGRATION__CONFIG__*` is the integration's own and is
+    /// never reported.
+    pub fn unknown_settings(sources: &ConfigSources) -> Result<Vec<UnknownSetting>, ConfigError> {
+        let tree = sources.layer(OCEAN_PREFIX, true, Vec::new())?;
+        Ok(unknown_settings(&tree, Self::schema()))
+    }
+
+    /// The keys the settings structs read, learnt once from their `Deserialize` impls.
+    fn schema() -> &'static Schema {
+        static SCHEMA: OnceLock<Schema> = OnceLock::new();
+        SCHEMA.get_or_init(Schema::of::<OceanSettings>)
     }
 
     /// The integration's own settings as the author's typed struct, read from
@@ -152,6 +180,30 @@ impl Default for PortSettings {
 }
 
 impl PortSettings {
+    /// One credential without the other is a mistake, not a request for the local Port.
+    fn check_credentials(&self, provenance: &Provenance) -> Result<(), ConfigError> {
+        let given = |secret: &Option<Secret>| secret.as_ref().is_some_and(|s| !s.is_empty());
+        let (set, missing) = match (given(&self.client_id), given(&self.client_secret)) {
+            (true, false) => ("client_id", "client_secret"),
+            (false, true) => ("client_secret", "client_id"),
+            _ => return Ok(()),
+        };
+        let path = |key: &str| [Segment::Key("port".into()), Segment::Key(key.into())];
+        let set_name = provenance.variable_name(&path(set));
+        let place = provenance
+            .origin_of(&path(set))
+            .place(&set_name)
+            .map(|place| format!(" (by {place})"))
+            .unwrap_or_default();
+        Err(ConfigError::MissingCompanion {
+            variable: provenance.variable_name(&path(missing)),
+            reason: format!(
+                "{set_name} is set{place}: Port needs both the client id and the client secret; \
+                 set both to use Port, or neither to run against the local Port"
+            ),
+        })
+    }
+
     /// Client id and secret, when both are set and non-empty.
     pub fn credentials(&self) -> Option<(&Secret, &Secret)> {
         match (&self.client_id, &self.client_secret) {
@@ -321,12 +373,11 @@ impl From<RawEventListener> for EventListenerSettings {
     }
 }
 
-/// The live-event queue.
+/// The live-event queue. `OCEAN__LIVE_EVENTS__REDIS__*` is refused at load: the Redis backend
+/// does not exist yet.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct LiveEventsSettings {
-    /// Redis, for a queue shared by replicas.
-    pub redis: RedisSettings,
     /// Capacity of the in-memory queue; intake answers "busy" beyond it.
     #[serde(deserialize_with = "at_least_one")]
     pub queue_capacity: usize,
@@ -347,37 +398,12 @@ pub struct LiveEventsSettings {
 impl Default for LiveEventsSettings {
     fn default() -> Self {
         Self {
-            redis: RedisSettings::default(),
             queue_capacity: 10_000,
             batch_size: 500,
             enqueue_wait_ms: 5,
             admin_token: None,
             dead_letter_file: None,
         }
-    }
-}
-
-/// Where Redis is.
-#[derive(Clone, Deserialize)]
-#[serde(default)]
-pub struct RedisSettings {
-    /// `redis://` or `rediss://` URL; may carry a password, so `Debug` masks it.
-    #[serde(deserialize_with = "redis_url")]
-    pub url: String,
-}
-
-impl Default for RedisSettings {
-    fn default() -> Self {
-        Self {
-            url: "redis://localhost:6379".to_owned(),
-        }
-    }
-}
-
-impl fmt::Debug for RedisSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let url = url_without_password(&self.url).unwrap_or_else(|| self.url.clone());
-        f.debug_struct("RedisSettings").field("url", &url).finish()
     }
 }
 
@@ -533,17 +559,6 @@ fn optional_path_prefix<'de, D: Deserializer<'de>>(
         .filter(|p| !p.is_empty()))
 }
 
-fn redis_url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    let text = String::deserialize(deserializer)?;
-    match url::Url::parse(text.trim()) {
-        Ok(url) if matches!(url.scheme(), "redis" | "rediss") => Ok(text.trim().to_owned()),
-        _ => Err(de::Error::invalid_value(
-            Unexpected::Other("another value"),
-            &"a redis:// or rediss:// URL",
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -589,7 +604,6 @@ mod tests {
         assert_eq!(s.upsert_entities_batch_max_size_in_bytes, 1_048_576);
         assert_eq!(s.delete_entities_max_batch_size, 1000);
         assert_eq!(s.yield_items_to_parse_batch_size, 200);
-        assert_eq!(s.live_events.redis.url, "redis://localhost:6379");
         assert_eq!(s.live_events.queue_capacity, 10_000);
         assert_eq!(s.live_events.batch_size, 500);
         assert_eq!(s.live_events.enqueue_wait_ms, 5);
@@ -643,7 +657,6 @@ mod tests {
             ("OCEAN__UPSERT_ENTITIES_BATCH_MAX_SIZE_IN_BYTES", "2048"),
             ("OCEAN__DELETE_ENTITIES_MAX_BATCH_SIZE", "10"),
             ("OCEAN__YIELD_ITEMS_TO_PARSE_BATCH_SIZE", "7"),
-            ("OCEAN__LIVE_EVENTS__REDIS__URL", "rediss://cache:6380"),
             ("OCEAN__LIVE_EVENTS__QUEUE_CAPACITY", "64"),
         ]))
         .unwrap();
@@ -673,7 +686,6 @@ mod tests {
         assert_eq!(s.upsert_entities_batch_max_size_in_bytes, 2048);
         assert_eq!(s.delete_entities_max_batch_size, 10);
         assert_eq!(s.yield_items_to_parse_batch_size, 7);
-        assert_eq!(s.live_events.redis.url, "rediss://cache:6380");
         assert_eq!(s.live_events.queue_capacity, 64);
     }
 
@@ -833,18 +845,6 @@ mod tests {
             err.to_string(),
             "OCEAN__PORT__BASE_URL: expected an absolute http:// or https:// URL, got \"api.getport.io\""
         );
-        let err = load(&env(&[(
-            "OCEAN__LIVE_EVENTS__REDIS__URL",
-            "http://:hunter2@cache",
-        )]))
-        .unwrap_err();
-        assert!(
-            err.to_string().starts_with(
-                "OCEAN__LIVE_EVENTS__REDIS__URL: expected a redis:// or rediss:// URL"
-            ),
-            "{err}"
-        );
-        assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 
     #[test]
@@ -864,23 +864,13 @@ mod tests {
             ("OCEAN__PORT__CLIENT_ID", "client-id-value"),
             ("OCEAN__PORT__CLIENT_SECRET", "client-secret-value"),
             ("OCEAN__INTEGRATION__CONFIG__API_TOKEN", "token-value"),
-            (
-                "OCEAN__LIVE_EVENTS__REDIS__URL",
-                "redis://:redis-pass@cache:6379",
-            ),
         ]))
         .unwrap();
         let shown = format!("{s:?}");
-        for secret in [
-            "client-id-value",
-            "client-secret-value",
-            "token-value",
-            "redis-pass",
-        ] {
+        for secret in ["client-id-value", "client-secret-value", "token-value"] {
             assert!(!shown.contains(secret), "{secret} leaked in {shown}");
         }
         assert!(shown.contains("api_token"), "{shown}");
-        assert!(shown.contains("redis://:REDACTED@cache:6379"), "{shown}");
     }
 
     #[test]
@@ -890,5 +880,223 @@ mod tests {
             .with_override("OCEAN__EVENT_LISTENER", json!({"type": "ONCE"}));
         let s = load(&sources).unwrap();
         assert_eq!(s.event_listener.r#type, EventListenerType::Once);
+    }
+
+    #[test]
+    fn one_port_credential_without_the_other_names_the_missing_one() {
+        let err = load(&env(&[("OCEAN__PORT__CLIENT_ID", "id-1")])).unwrap_err();
+        assert!(
+            matches!(err, ConfigError::MissingCompanion { .. }),
+            "{err:?}"
+        );
+        assert_eq!(err.variable(), Some("OCEAN__PORT__CLIENT_SECRET"));
+        assert!(
+            err.to_string().starts_with(
+                "OCEAN__PORT__CLIENT_SECRET: required setting is missing, because \
+                 OCEAN__PORT__CLIENT_ID is set:"
+            ),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("id-1"), "{err}");
+
+        let err = load(&env(&[("OCEAN__PORT__CLIENT_SECRET", "shh")])).unwrap_err();
+        assert_eq!(err.variable(), Some("OCEAN__PORT__CLIENT_ID"));
+        assert!(!err.to_string().contains("shh"), "{err}");
+    }
+
+    #[test]
+    fn both_port_credentials_or_neither_are_fine() {
+        let s = load(&env(&[
+            ("OCEAN__PORT__CLIENT_ID", "id-1"),
+            ("OCEAN__PORT__CLIENT_SECRET", "shh"),
+        ]))
+        .unwrap();
+        assert!(s.port.credentials().is_some());
+        let s = load(&env(&[
+            ("OCEAN__PORT__CLIENT_ID", ""),
+            ("OCEAN__PORT__CLIENT_SECRET", ""),
+        ]))
+        .unwrap();
+        assert!(s.port.credentials().is_none());
+    }
+
+    #[test]
+    fn credential_from_a_json_section_says_where_it_was_set() {
+        let err = load(&env(&[("OCEAN__PORT", r#"{"client_secret":"shh"}"#)])).unwrap_err();
+        assert_eq!(err.variable(), Some("OCEAN__PORT__CLIENT_ID"));
+        assert!(
+            err.to_string().contains(
+                "OCEAN__PORT__CLIENT_SECRET is set (by environment variable OCEAN__PORT)"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn any_redis_setting_is_refused_until_the_backend_exists() {
+        for (name, value) in [
+            (
+                "OCEAN__LIVE_EVENTS__REDIS__URL",
+                "redis://:hunter2@cache:6379",
+            ),
+            ("OCEAN__LIVE_EVENTS__REDIS__PASSWORD", "hunter2"),
+            (
+                "OCEAN__LIVE_EVENTS__REDIS",
+                r#"{"url":"redis://cache","password":"hunter2"}"#,
+            ),
+            (
+                "OCEAN__LIVE_EVENTS",
+                r#"{"redis":{"tls":true},"x":"hunter2"}"#,
+            ),
+        ] {
+            let err = load(&env(&[(name, value)])).unwrap_err();
+            assert!(matches!(err, ConfigError::Rejected { .. }), "{err:?}");
+            let message = err.to_string();
+            assert!(
+                message.contains(
+                    "the Redis queue backend is not available yet; unset OCEAN__LIVE_EVENTS__REDIS"
+                ),
+                "{message}"
+            );
+            assert!(
+                message.contains("every OCEAN__LIVE_EVENTS__REDIS__* setting"),
+                "{message}"
+            );
+            assert!(!message.contains("hunter2"), "{message}");
+        }
+    }
+
+    #[test]
+    fn known_names_cover_every_setting_the_structs_read() {
+        let schema = OceanSettings::schema();
+        let keys =
+            |name: &str| -> Vec<String> { name.split("__").map(str::to_ascii_lowercase).collect() };
+        for name in [
+            "PORT__CLIENT_ID",
+            "PORT__CLIENT_SECRET",
+            "PORT__BASE_URL",
+            "PORT__PORT_APP_CONFIG_CACHE_TTL",
+            "PORT__BLUEPRINT_CACHE_TTL_SECONDS",
+            "INTEGRATION__IDENTIFIER",
+            "INTEGRATION__TYPE",
+            "INTEGRATION__CONFIG__ANYTHING",
+            "EVENT_LISTENER__TYPE",
+            "EVENT_LISTENER__INTERVAL",
+            "EVENT_LISTENER__RESYNC_ON_START",
+            "EVENT_LISTENER__SHOULD_RESYNC",
+            "EVENT_LISTENER__SHOULD_PROCESS_WEBHOOKS",
+            "INITIALIZE_PORT_RESOURCES",
+            "RESOURCES_PATH",
+            "SCHEDULED_RESYNC_INTERVAL",
+            "BASE_URL",
+            "PATH_PREFIX",
+            "EVENT_WORKERS_COUNT",
+            "MAX_EVENT_PROCESSING_SECONDS",
+            "MAX_WAIT_SECONDS_BEFORE_SHUTDOWN",
+            "CLIENT_TIMEOUT",
+            "SEND_RAW_DATA_EXAMPLES",
+            "ALLOW_ENVIRONMENT_VARIABLES_JQ_ACCESS",
+            "UPSERT_ENTITIES_BATCH_MAX_LENGTH",
+            "UPSERT_ENTITIES_BATCH_MAX_SIZE_IN_BYTES",
+            "DELETE_ENTITIES_MAX_BATCH_SIZE",
+            "YIELD_ITEMS_TO_PARSE_BATCH_SIZE",
+            "LIVE_EVENTS__QUEUE_CAPACITY",
+            "LIVE_EVENTS__BATCH_SIZE",
+            "LIVE_EVENTS__ENQUEUE_WAIT_MS",
+            "LIVE_EVENTS__ADMIN_TOKEN",
+            "LIVE_EVENTS__DEAD_LETTER_FILE",
+        ] {
+            assert!(
+                schema.is_known(&keys(name)),
+                "OCEAN__{name} should be known"
+            );
+        }
+        assert!(!schema.is_known(&keys("LIVE_EVENTS__REDIS__URL")));
+        assert!(!schema.is_known(&keys("EVENT_LISTENR__TYPE")));
+    }
+
+    #[test]
+    fn unknown_settings_are_listed_with_the_closest_known_name() {
+        let sources = env(&[
+            ("OCEAN__EVENT_LISTENR__TYPE", "ONCE"),
+            ("OCEAN__PORT__CLIENTID", "x"),
+            ("OCEAN__NOT_A_SETTING_AT_ALL", "x"),
+            ("OCEAN__INTEGRATION__CONFIG__WHATEVER_THE_AUTHOR_WANTS", "x"),
+            ("OCEAN__EVENT_LISTENER__TYPE", "ONCE"),
+        ]);
+        let unknown = OceanSettings::unknown_settings(&sources).unwrap();
+        let found: Vec<(&str, Option<&str>)> = unknown
+            .iter()
+            .map(|u| (u.name.as_str(), u.suggestion.as_deref()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "OCEAN__EVENT_LISTENR__TYPE",
+                    Some("OCEAN__EVENT_LISTENER__TYPE")
+                ),
+                ("OCEAN__NOT_A_SETTING_AT_ALL", None),
+                ("OCEAN__PORT__CLIENTID", Some("OCEAN__PORT__CLIENT_ID")),
+            ]
+        );
+        assert_eq!(
+            unknown[0].to_string(),
+            "OCEAN__EVENT_LISTENR__TYPE is not a setting; it is ignored; \
+             did you mean OCEAN__EVENT_LISTENER__TYPE?"
+        );
+        load(&sources).unwrap();
+    }
+
+    #[test]
+    fn unknown_keys_inside_a_json_section_are_listed_too() {
+        let sources = env(&[("OCEAN__EVENT_LISTENER", r#"{"type":"ONCE","intervall":5}"#)]);
+        let unknown = OceanSettings::unknown_settings(&sources).unwrap();
+        assert_eq!(unknown.len(), 1, "{unknown:?}");
+        assert_eq!(unknown[0].name, "OCEAN__EVENT_LISTENER__INTERVALL");
+        assert_eq!(
+            unknown[0].suggestion.as_deref(),
+            Some("OCEAN__EVENT_LISTENER__INTERVAL")
+        );
+        assert!(
+            unknown[0]
+                .to_string()
+                .contains("(set by environment variable OCEAN__EVENT_LISTENER)"),
+            "{}",
+            unknown[0]
+        );
+    }
+
+    #[test]
+    fn load_warns_about_each_unknown_setting_with_the_suggestion() {
+        #[derive(Clone, Default)]
+        struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Lines {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                if let Ok(mut lines) = self.0.lock() {
+                    lines.extend_from_slice(buf);
+                }
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            load(&env(&[("OCEAN__EVENT_LISTENR__TYPE", "ONCE")])).unwrap();
+        });
+        let logged = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            logged.contains("WARN")
+                && logged.contains("OCEAN__EVENT_LISTENR__TYPE is not a setting")
+                && logged.contains("did you mean OCEAN__EVENT_LISTENER__TYPE?"),
+            "{logged}"
+        );
     }
 }

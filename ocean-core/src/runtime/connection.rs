@@ -1,7 +1,7 @@
 //! Which Port the integration talks to: the configured one, or an embedded local Port.
 
 use super::IntegrationInfo;
-use crate::config::{OceanSettings, Secret};
+use crate::config::{DEFAULT_PORT_BASE_URL, OceanSettings, Secret};
 use crate::port::Datasource;
 use crate::port::client::{PortClient, PortClientConfig, PortError};
 use crate::port::local::{LocalPort, LocalPortError, LocalPortHandle};
@@ -43,7 +43,9 @@ pub fn datasource(settings: &OceanSettings, info: &IntegrationInfo) -> Datasourc
 }
 
 /// Connects to Port: with credentials, a client to `OCEAN__PORT__BASE_URL`; without, a local
-/// Port started in-process on a free loopback port with generated credentials.
+/// Port started in-process on a free loopback port with generated credentials, and a warning
+/// that says how to reach the real Port. (One credential without the other never gets here:
+/// loading the settings refuses it.)
 pub async fn connect(
     settings: &OceanSettings,
     info: &IntegrationInfo,
@@ -71,9 +73,12 @@ pub async fn connect(
         .client_secret(client_secret.clone())
         .start()
         .await?;
-    tracing::info!(
+    tracing::warn!(
         url = %local.url(),
-        "No Port credentials given: using the local Port at {}",
+        "No Port credentials given: using the local Port at {} (nothing reaches Port). \
+         To use Port, set both OCEAN__PORT__CLIENT_ID and OCEAN__PORT__CLIENT_SECRET, \
+         and OCEAN__PORT__BASE_URL for another region (default {DEFAULT_PORT_BASE_URL}, e.g. \
+         https://api.us.getport.io)",
         local.url()
     );
     let mut config = PortClientConfig::new(
@@ -87,4 +92,60 @@ pub async fn connect(
         client: PortClient::new(config)?,
         local: Some(local),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigSources;
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    /// The log lines written while a test runs.
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut lines) = self.0.lock() {
+                lines.extend_from_slice(buf);
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn without_credentials_warns_how_to_reach_port() {
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::WARN)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let settings = OceanSettings::load(&ConfigSources::new(), Some("demo")).unwrap();
+        let info = IntegrationInfo {
+            name: "demo",
+            version: "0.0.0",
+            manifest_dir: ".",
+        };
+        let connection = connect(&settings, &info).await.unwrap();
+        assert!(connection.is_embedded());
+        let logged = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        assert!(logged.contains("WARN"), "{logged}");
+        for needed in [
+            "No Port credentials given: using the local Port at http://",
+            "OCEAN__PORT__CLIENT_ID and OCEAN__PORT__CLIENT_SECRET",
+            "OCEAN__PORT__BASE_URL for another region",
+        ] {
+            assert!(logged.contains(needed), "{needed} not in {logged}");
+        }
+        if let Some(local) = connection.local {
+            local.stop().await.unwrap();
+        }
+    }
 }

@@ -136,7 +136,11 @@ impl PortClient {
         };
         let user_agent = header(config.datasource.user_agent())?;
         let base_user_agent = header(config.datasource.base_user_agent())?;
-        let http = reqwest::Client::builder()
+        let builder =
+            crate::config::tls::client_builder().map_err(|e| PortError::InvalidConfig {
+                message: e.to_string(),
+            })?;
+        let http = builder
             .timeout(config.timeout)
             .pool_max_idle_per_host(config.max_concurrency)
             .build()
