@@ -102,7 +102,7 @@ async fn call(args: &Args) -> anyhow::Result<Value> {
         bail!("an admin token is required: pass --token or set {ADMIN_TOKEN_ENV}");
     };
     let (method, url) = request_of(&args.url, &args.action)?;
-    let client = reqwest::Client::builder()
+    let client = ocean::config::tls::client_builder()?
         .timeout(Duration::from_secs(30))
         .build()
         .context("cannot build the HTTP client")?;

@@ -153,7 +153,8 @@ pub struct RunningIntegration {
 }
 
 fn build_http(settings: &OceanSettings) -> Result<reqwest::Client, StartupError> {
-    reqwest::Client::builder()
+    crate::config::tls::client_builder()
+        .map_err(|e| StartupError::HttpClient(e.to_string()))?
         .timeout(settings.client_timeout)
         .build()
         .map_err(|e| StartupError::HttpClient(e.to_string()))
