@@ -6,12 +6,14 @@
 //!
 //! The modules follow the data flow: [`config`] → [`port`] (client and local Port) →
 //! [`mapping`] → sync → live events. [`signature`] verifies webhook senders. [`registry`] holds
-//! what the attribute macros registered and [`runtime`] starts everything.
+//! what the attribute macros registered and [`runtime`] starts everything. [`backoff`] is the
+//! one retry schedule everything that retries uses.
 #![cfg_attr(
     not(test),
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod backoff;
 pub mod config;
 mod error;
 pub mod live_events;
