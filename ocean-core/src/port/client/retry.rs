@@ -5,6 +5,10 @@ use reqwest::header::HeaderMap;
 use std::time::Duration;
 
 /// Retry settings of the Port client: how many retries, and the [`Backoff`] between them.
+///
+/// Requests that are safe to send twice (GET, PUT, DELETE and Port's idempotent POSTs) are
+/// retried on 408, 429, 502, 503, 504 and transport errors; every other request only on 429 and
+/// on connections that were never made, which Port cannot have processed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
     /// Retries after the first send (so at most `max_retries + 1` sends).
