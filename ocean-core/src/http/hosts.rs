@@ -46,7 +46,11 @@ impl Hosts {
         let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
         let limits = hosts.entry(key).or_insert_with(|| {
             Arc::new(HostLimits {
-                in_flight: Semaphore::new(self.options.max_in_flight_per_host.max(1)),
+                in_flight: Semaphore::new(
+                    self.options
+                        .max_in_flight_per_host
+                        .clamp(1, Semaphore::MAX_PERMITS),
+                ),
                 budget: self
                     .options
                     .rate_limit_for(&host, port)

@@ -80,8 +80,12 @@ impl HttpClientOptions {
     /// Checks the options, naming the first one that cannot work.
     pub fn validate(&self) -> Result<(), HttpClientError> {
         let invalid = |message: String| Err(HttpClientError::InvalidOptions { message });
-        if self.max_in_flight_per_host == 0 {
-            return invalid("max_in_flight_per_host must be at least 1, got 0".into());
+        let most = tokio::sync::Semaphore::MAX_PERMITS;
+        if !(1..=most).contains(&self.max_in_flight_per_host) {
+            return invalid(format!(
+                "max_in_flight_per_host must be between 1 and {most}, got {}",
+                self.max_in_flight_per_host
+            ));
         }
         if !(0.0..1.0).contains(&self.live_events_reserve) {
             return invalid(format!(
@@ -142,6 +146,11 @@ mod tests {
         let bad = |options: HttpClientOptions| options.validate().unwrap_err().to_string();
         let text = bad(HttpClientOptions {
             max_in_flight_per_host: 0,
+            ..HttpClientOptions::default()
+        });
+        assert!(text.contains("max_in_flight_per_host"), "{text}");
+        let text = bad(HttpClientOptions {
+            max_in_flight_per_host: usize::MAX,
             ..HttpClientOptions::default()
         });
         assert!(text.contains("max_in_flight_per_host"), "{text}");

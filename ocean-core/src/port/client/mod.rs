@@ -125,9 +125,13 @@ impl PortClient {
                 message: format!("base_url must be an http(s) URL, got `{}`", config.base_url),
             });
         }
-        if config.max_concurrency == 0 {
+        if !(1..=Semaphore::MAX_PERMITS).contains(&config.max_concurrency) {
             return Err(PortError::InvalidConfig {
-                message: "max_concurrency must be at least 1, got 0".into(),
+                message: format!(
+                    "max_concurrency must be between 1 and {}, got {}",
+                    Semaphore::MAX_PERMITS,
+                    config.max_concurrency
+                ),
             });
         }
         let header = |value: String| {
