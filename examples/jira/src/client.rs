@@ -11,7 +11,7 @@
 use crate::config::JiraConfig;
 use futures::Stream;
 use ocean::config::Secret;
-use ocean::http::{HttpClientOptions, ThirdPartyClient};
+use ocean::http::ThirdPartyClient;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use url::Url;
@@ -152,8 +152,7 @@ impl JiraClient {
     /// The client of a handler or processor: the integration's [`JiraConfig`] over the
     /// context's HTTP connection pool, with Ocean's default retry and per-host limits.
     pub fn from_context(ctx: &ocean::Context) -> ocean::Result<Self> {
-        let http =
-            ThirdPartyClient::from_reqwest(ctx.http().clone(), HttpClientOptions::default())?;
+        let http = ThirdPartyClient::from(ctx.http().clone());
         Ok(Self::new(&http, ctx.config::<JiraConfig>()?))
     }
 
@@ -485,7 +484,7 @@ mod tests {
             "bot@example.com",
             "very-secret-token",
         );
-        let http = ThirdPartyClient::new(HttpClientOptions::default()).unwrap();
+        let http = ThirdPartyClient::new(ocean::http::HttpClientOptions::default()).unwrap();
         let client = JiraClient::new(&http, &config);
         let debug = format!("{client:?}");
         assert!(!debug.contains("very-secret-token"), "{debug}");

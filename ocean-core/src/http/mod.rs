@@ -97,7 +97,12 @@ impl ThirdPartyClient {
         options: HttpClientOptions,
     ) -> Result<Self, HttpClientError> {
         options.validate()?;
-        Ok(Self {
+        Ok(Self::over(http, options))
+    }
+
+    /// A client over `http` with options already checked.
+    fn over(http: reqwest::Client, options: HttpClientOptions) -> Self {
+        Self {
             max_retries: options.max_retries,
             lane: Lane::default(),
             shared: Arc::new(Shared {
@@ -105,7 +110,7 @@ impl ThirdPartyClient {
                 hosts: Hosts::new(options.clone()),
                 options,
             }),
-        })
+        }
     }
 
     /// The same client (same pool, limits and budgets) sending on `lane`.
@@ -249,6 +254,13 @@ impl ThirdPartyClient {
     }
 }
 
+impl From<reqwest::Client> for ThirdPartyClient {
+    /// A client over `http` with the default options, on the [`Lane::Resync`] lane.
+    fn from(http: reqwest::Client) -> Self {
+        Self::over(http, HttpClientOptions::default())
+    }
+}
+
 /// Methods that change nothing more when sent twice.
 fn is_idempotent(method: &Method) -> bool {
     matches!(
@@ -293,6 +305,20 @@ fn millis(d: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reqwest_client_converts_with_valid_default_options() {
+        assert!(HttpClientOptions::default().validate().is_ok());
+        let client = ThirdPartyClient::from(reqwest::Client::new());
+        assert_eq!(client.lane(), Lane::Resync);
+        assert_eq!(client.max_retries(), 3);
+        let live = client.for_lane(Lane::LiveEvents).with_max_retries(0);
+        assert_eq!((live.lane(), live.max_retries()), (Lane::LiveEvents, 0));
+        assert!(
+            Arc::ptr_eq(&client.shared, &live.shared),
+            "one shared state"
+        );
+    }
 
     #[test]
     fn only_safe_methods_are_retried_on_server_errors_and_every_method_on_429() {
