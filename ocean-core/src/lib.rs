@@ -6,15 +6,18 @@
 //!
 //! The modules follow the data flow: [`config`] → [`port`] (client and local Port) →
 //! [`mapping`] → sync → live events. [`signature`] verifies webhook senders. [`registry`] holds
-//! what the attribute macros registered and [`runtime`] starts everything.
+//! what the attribute macros registered and [`runtime`] starts everything. [`backoff`] is the
+//! one retry schedule everything that retries uses; [`http`] is the client for the third party.
 #![cfg_attr(
     not(test),
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod backoff;
 pub mod config;
 mod context;
 mod error;
+pub mod http;
 pub mod live_events;
 pub mod mapping;
 pub mod port;

@@ -205,6 +205,7 @@ fn fast_retries(max_retries: u32) -> ProcessorRetryPolicy {
         initial_retry_delay: Duration::from_millis(5),
         max_retry_delay: Duration::from_millis(20),
         exponential_base: 2.0,
+        jitter_ratio: 0.0,
     }
 }
 

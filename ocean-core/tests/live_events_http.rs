@@ -289,6 +289,8 @@ fn fast_retries() -> ProcessorRetryPolicy {
         initial_retry_delay: Duration::from_millis(30),
         max_retry_delay: Duration::from_secs(1),
         exponential_base: 2.0,
+        // Exact delays: the retry test compares the observed waits with them.
+        jitter_ratio: 0.0,
     }
 }
 
@@ -1195,6 +1197,7 @@ ocean::__private::inventory::submit! {
             initial_retry_delay: Duration::from_millis(1),
             max_retry_delay: Duration::from_millis(1),
             exponential_base: 2.0,
+            jitter_ratio: 0.0,
         },
         file: file!(),
         line: line!(),

@@ -265,7 +265,7 @@ async fn retries_429_honouring_retry_after_until_success() {
         retry_after_secs: 2,
         ..FaultConfig::default()
     };
-    // Creating a blueprint is not retried, so the blueprint comes from a state file.
+    // The blueprint comes from a state file, so every request below is a GET.
     let dir = tempfile::tempdir().expect("a temporary directory");
     let state_path = dir.path().join("state.json");
     let state = StateFile {
@@ -304,6 +304,45 @@ async fn retries_429_honouring_retry_after_until_success() {
         assert_eq!(*status, 429, "only injected 429s: {failures:?}");
         // Port asked for 2 s; the policy caps every wait at MAX_BACKOFF. Backoff alone would
         // have waited 1, 2, 4 ... ms.
+        assert_eq!(*retry_in_ms, Some(MAX_BACKOFF.as_millis() as u64));
+    }
+}
+
+#[tokio::test]
+async fn posts_answered_429_are_retried_until_they_succeed() {
+    let (capture, _guard) = Capture::install();
+    let faults = FaultConfig {
+        seed: 11,
+        rate_limit_rate: 0.5,
+        retry_after_secs: 1,
+        ..FaultConfig::default()
+    };
+    let port = start(LocalPort::builder().faults(faults)).await;
+    let mut config = config_for(&port, "my-jira", CLIENT_SECRET);
+    config.retry.max_retries = 30;
+    let client = PortClient::new(config).expect("valid config");
+    // A rate-limited request was not processed, so even a create is safe to send again.
+    for i in 0..10 {
+        let mut blueprint = service_blueprint();
+        blueprint.identifier = format!("service{i}");
+        let created = client
+            .create_blueprint(&blueprint)
+            .await
+            .expect("created after retries");
+        assert_eq!(created.identifier, format!("service{i}"));
+    }
+    assert_eq!(
+        client.list_blueprints().await.expect("listed").len(),
+        10,
+        "every blueprint was created exactly once"
+    );
+    let failures = capture.failures();
+    assert!(
+        failures.iter().any(|(s, _)| *s == 429),
+        "the local Port limited some requests: {failures:?}"
+    );
+    for (status, retry_in_ms) in &failures {
+        assert_eq!(*status, 429, "only injected 429s: {failures:?}");
         assert_eq!(*retry_in_ms, Some(MAX_BACKOFF.as_millis() as u64));
     }
 }

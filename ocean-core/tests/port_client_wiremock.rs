@@ -346,6 +346,64 @@ async fn patch_is_not_retried_on_503() {
 }
 
 #[tokio::test]
+async fn a_post_answered_429_is_retried_once_after_the_retry_after_wait() {
+    let server = MockServer::start().await;
+    mount_auth(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/blueprints"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/blueprints"))
+        .respond_with(blueprint_answer("svc"))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let mut config = config(&server);
+    config.retry.max_backoff = Duration::from_secs(10);
+    let client = PortClient::new(config).unwrap();
+    let blueprint =
+        serde_json::from_value(json!({"identifier": "svc", "title": "Service"})).unwrap();
+    let started = std::time::Instant::now();
+    let created = client.create_blueprint(&blueprint).await.unwrap();
+    assert_eq!(created.identifier, "svc");
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "the retry waited the second Port asked for, not the millisecond backoff: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(requests_to(&server, "/v1/blueprints").await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_post_answered_500_or_503_is_not_retried() {
+    for status in [500, 503] {
+        let server = MockServer::start().await;
+        mount_auth(&server).await;
+        Mock::given(method("POST"))
+            .and(path("/v1/blueprints"))
+            .respond_with(ResponseTemplate::new(status))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let blueprint =
+            serde_json::from_value(json!({"identifier": "svc", "title": "Service"})).unwrap();
+        let err = client(&server)
+            .create_blueprint(&blueprint)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, PortError::Api { status: s, .. } if s == status),
+            "{status}: {err:?}"
+        );
+        server.verify().await;
+    }
+}
+
+#[tokio::test]
 async fn refused_connections_are_retried_then_reported() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();

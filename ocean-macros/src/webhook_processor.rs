@@ -403,6 +403,7 @@ fn expand(item: &ItemStruct, model: &ProcessorModel) -> TokenStream {
                         initial_retry_delay: #initial,
                         max_retry_delay: #max,
                         exponential_base: #base,
+                        jitter_ratio: ::ocean::live_events::ProcessorRetryPolicy::DEFAULT_JITTER_RATIO,
                     },
                     file: ::core::file!(),
                     line: ::core::line!(),

@@ -201,6 +201,7 @@ fn registration_carries_the_attribute_and_its_place() {
             initial_retry_delay: Duration::from_millis(500),
             max_retry_delay: Duration::from_secs(30),
             exponential_base: 2.0,
+            jitter_ratio: ProcessorRetryPolicy::DEFAULT_JITTER_RATIO,
         }
     );
     assert_eq!(issue.file, file!());
@@ -243,9 +244,11 @@ async fn factory_builds_the_processor_from_default_and_its_methods_run() -> Resu
     );
     assert!(results.deleted_raw_results.is_empty());
 
-    assert_eq!(
-        processor.calculate_retry_delay(2, &issue.retry),
-        Duration::from_secs(1)
+    // 0.5 s doubled once, spread by the default ±10% jitter.
+    let second = processor.calculate_retry_delay(2, &issue.retry);
+    assert!(
+        second >= Duration::from_millis(900) && second <= Duration::from_millis(1100),
+        "{second:?}"
     );
     assert_eq!(
         processor.calculate_retry_delay(10, &issue.retry),

@@ -1,5 +1,6 @@
 //! A small Jira Cloud REST client: projects, issues and webhooks, with basic auth
-//! (`email:token`) and bounded retries of transient failures.
+//! (`email:token`), sent through Ocean's third-party client, which retries transient failures
+//! (429 always; 5xx and transport errors of GETs) and keeps within each host's limits.
 //!
 //! Issues are listed with `GET /rest/api/3/search/jql` and its `nextPageToken` pagination,
 //! the endpoint Jira Cloud serves today (the older `startAt`-paginated `/rest/api/3/search` is
@@ -10,9 +11,9 @@
 use crate::config::JiraConfig;
 use futures::Stream;
 use ocean::config::Secret;
+use ocean::http::ThirdPartyClient;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use std::time::{Duration, SystemTime};
 use url::Url;
 
 /// Projects asked for per page.
@@ -97,38 +98,6 @@ fn is_retryable_status(status: u16) -> bool {
     status == 429 || (500..=599).contains(&status)
 }
 
-/// How one request is retried on 429, 5xx and transport errors before the error is returned
-/// (marked retryable, so a live event is retried later by the framework).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RequestRetry {
-    /// Retries after the first attempt.
-    pub max_retries: u32,
-    /// Delay before the first retry when Jira gives no `Retry-After`; doubles each retry.
-    pub initial_delay: Duration,
-    /// Longest wait between attempts. A `Retry-After` longer than this is not waited for: the
-    /// error is returned at once so the caller's own (slower) retry takes over.
-    pub max_delay: Duration,
-}
-
-impl Default for RequestRetry {
-    fn default() -> Self {
-        Self {
-            max_retries: crate::config::DEFAULT_REQUEST_RETRIES,
-            initial_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(30),
-        }
-    }
-}
-
-impl RequestRetry {
-    fn backoff(&self, retry: u32) -> Duration {
-        let factor = 2u32.saturating_pow(retry.saturating_sub(1));
-        self.initial_delay
-            .saturating_mul(factor)
-            .min(self.max_delay)
-    }
-}
-
 /// Which issues to list: a JQL query and the fields to return.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssueQuery {
@@ -148,14 +117,14 @@ impl IssueQuery {
     }
 }
 
-/// A Jira REST client. Cheap to clone (the connection pool is shared).
+/// A Jira REST client. Cheap to clone (the connection pool, the per-host limits and the rate
+/// budget are shared).
 #[derive(Clone)]
 pub struct JiraClient {
-    http: reqwest::Client,
+    http: ThirdPartyClient,
     host: Url,
     email: String,
     token: Secret,
-    retry: RequestRetry,
 }
 
 impl std::fmt::Debug for JiraClient {
@@ -163,36 +132,28 @@ impl std::fmt::Debug for JiraClient {
         f.debug_struct("JiraClient")
             .field("host", &self.host.as_str())
             .field("email", &self.email)
-            .field("retry", &self.retry)
+            .field("max_retries", &self.http.max_retries())
             .finish_non_exhaustive()
     }
 }
 
 impl JiraClient {
-    /// A client for the site and credentials of `config`, sending through `http`.
-    pub fn new(http: reqwest::Client, config: &JiraConfig) -> Self {
+    /// A client for the site and credentials of `config`, sending through `http` with
+    /// `config.request_retries` retries per request.
+    pub fn new(http: &ThirdPartyClient, config: &JiraConfig) -> Self {
         Self {
-            http,
+            http: http.with_max_retries(config.request_retries),
             host: config.jira_host.clone(),
             email: config.atlassian_user_email.clone(),
             token: config.atlassian_user_token.clone(),
-            retry: RequestRetry {
-                max_retries: config.request_retries,
-                ..RequestRetry::default()
-            },
         }
     }
 
     /// The client of a handler or processor: the integration's [`JiraConfig`] over the
-    /// context's HTTP client.
+    /// context's HTTP connection pool, with Ocean's default retry and per-host limits.
     pub fn from_context(ctx: &ocean::Context) -> ocean::Result<Self> {
-        Ok(Self::new(ctx.http().clone(), ctx.config::<JiraConfig>()?))
-    }
-
-    /// The same client retrying as `retry` says.
-    pub fn with_retry(mut self, retry: RequestRetry) -> Self {
-        self.retry = retry;
-        self
+        let http = ThirdPartyClient::from(ctx.http().clone());
+        Ok(Self::new(&http, ctx.config::<JiraConfig>()?))
     }
 
     /// The Jira site.
@@ -209,7 +170,7 @@ impl JiraClient {
         })
     }
 
-    /// One call with retries. `Ok(None)` is a 404.
+    /// One call (the client retries what is worth retrying). `Ok(None)` is a 404.
     async fn call(
         &self,
         method: Method,
@@ -218,94 +179,46 @@ impl JiraClient {
         body: Option<&Value>,
     ) -> Result<Option<Value>, JiraError> {
         let url = self.url(path)?;
-        let mut retry = 0;
-        loop {
-            let outcome = self.attempt(method.clone(), url.clone(), query, body).await;
-            let wait = match &outcome {
-                Attempt::Done(_) => None,
-                Attempt::Failed { error, retry_after } if error.is_retryable() => {
-                    retry += 1;
-                    let wait = retry_after.unwrap_or_else(|| self.retry.backoff(retry));
-                    (retry <= self.retry.max_retries && wait <= self.retry.max_delay)
-                        .then_some(wait)
-                }
-                Attempt::Failed { .. } => None,
-            };
-            match (outcome, wait) {
-                (Attempt::Done(value), _) => return Ok(value),
-                (Attempt::Failed { error, .. }, Some(wait)) => {
-                    tracing::warn!(%error, retry, wait_ms = wait.as_millis() as u64, "retrying a Jira request");
-                    tokio::time::sleep(wait).await;
-                }
-                (Attempt::Failed { error, .. }, None) => return Err(error),
-            }
-        }
-    }
-
-    async fn attempt(
-        &self,
-        method: Method,
-        url: Url,
-        query: &[(&str, &str)],
-        body: Option<&Value>,
-    ) -> Attempt {
         let path = url.path().to_owned();
-        let transport = |e: reqwest::Error| Attempt::Failed {
-            error: JiraError::Transport {
-                method: method.clone(),
-                path: path.clone(),
-                message: e.without_url().to_string(),
-            },
-            retry_after: None,
+        let transport = |e: reqwest::Error| JiraError::Transport {
+            method: method.clone(),
+            path: path.clone(),
+            message: e.without_url().to_string(),
         };
         let mut request = self
             .http
-            .request(method.clone(), url.clone())
+            .request(method.clone(), url)
             .basic_auth(&self.email, Some(self.token.expose()))
             .header(reqwest::header::ACCEPT, "application/json")
             .query(query);
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = match request.send().await {
-            Ok(response) => response,
-            Err(e) => return transport(e),
-        };
+        let response = request.send().await.map_err(transport)?;
         let status = response.status();
-        let retry_after = retry_after(response.headers());
-        let text = match response.text().await {
-            Ok(text) => text,
-            Err(e) => return transport(e),
-        };
+        let text = response.text().await.map_err(transport)?;
         if status == StatusCode::NOT_FOUND {
-            return Attempt::Done(None);
+            return Ok(None);
         }
         if !status.is_success() {
-            return Attempt::Failed {
-                error: JiraError::Status {
-                    method,
-                    path,
-                    status: status.as_u16(),
-                    detail: error_detail(&text),
-                },
-                retry_after,
-            };
+            return Err(JiraError::Status {
+                method,
+                path,
+                status: status.as_u16(),
+                detail: error_detail(&text),
+            });
         }
         if text.trim().is_empty() {
-            return Attempt::Done(Some(Value::Null));
+            return Ok(Some(Value::Null));
         }
-        match serde_json::from_str(&text) {
-            Ok(value) => Attempt::Done(Some(value)),
-            Err(_) => Attempt::Failed {
-                error: JiraError::Unexpected {
-                    method,
-                    path,
-                    expected: "a JSON body",
-                    got: shorten(&text),
-                },
-                retry_after: None,
-            },
-        }
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|_| JiraError::Unexpected {
+                method,
+                path,
+                expected: "a JSON body",
+                got: shorten(&text),
+            })
     }
 
     /// Every project, one batch per page, each with `insight` (issue counts).
@@ -439,14 +352,6 @@ impl JiraClient {
 const ISSUE_SEARCH: &str = "/rest/api/3/search/jql";
 const WEBHOOKS: &str = "/rest/webhooks/1.0/webhook";
 
-enum Attempt {
-    Done(Option<Value>),
-    Failed {
-        error: JiraError,
-        retry_after: Option<Duration>,
-    },
-}
-
 /// Pages by `startAt`: `page(start)` gives the items and the next start, `None` at the end.
 fn async_stream_pages<F, Fut>(
     page: F,
@@ -533,27 +438,9 @@ fn error_detail(body: &str) -> String {
     }
 }
 
-/// `Retry-After` as seconds or as an HTTP date.
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(
-        at.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 
     #[test]
     fn only_transport_errors_429_and_5xx_are_retryable() {
@@ -569,32 +456,6 @@ mod tests {
         assert!(!status(401).is_retryable());
         assert!(status(502).into_ocean().is_retryable());
         assert!(!status(403).into_ocean().is_retryable());
-    }
-
-    #[test]
-    fn retry_after_reads_seconds_and_http_dates() {
-        let mut headers = HeaderMap::new();
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
-        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
-        let later = SystemTime::now() + Duration::from_secs(120);
-        let date = httpdate::fmt_http_date(later);
-        headers.insert(RETRY_AFTER, HeaderValue::from_str(&date).unwrap());
-        let wait = retry_after(&headers).unwrap();
-        assert!(wait > Duration::from_secs(100) && wait <= Duration::from_secs(120));
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
-        assert_eq!(retry_after(&headers), None);
-    }
-
-    #[test]
-    fn backoff_doubles_from_the_initial_delay_up_to_the_cap() {
-        let retry = RequestRetry {
-            max_retries: 5,
-            initial_delay: Duration::from_millis(100),
-            max_delay: Duration::from_millis(350),
-        };
-        assert_eq!(retry.backoff(1), Duration::from_millis(100));
-        assert_eq!(retry.backoff(2), Duration::from_millis(200));
-        assert_eq!(retry.backoff(3), Duration::from_millis(350));
     }
 
     #[test]
@@ -623,7 +484,8 @@ mod tests {
             "bot@example.com",
             "very-secret-token",
         );
-        let client = JiraClient::new(reqwest::Client::new(), &config);
+        let http = ThirdPartyClient::new(ocean::http::HttpClientOptions::default()).unwrap();
+        let client = JiraClient::new(&http, &config);
         let debug = format!("{client:?}");
         assert!(!debug.contains("very-secret-token"), "{debug}");
         assert!(debug.contains("example.atlassian.net"), "{debug}");

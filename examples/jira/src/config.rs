@@ -4,7 +4,8 @@ use ocean::config::Secret;
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
-/// Retries of one Jira request on 429/5xx and transport errors when nothing says otherwise.
+/// Retries of one Jira request when nothing says otherwise (429 for any request; 5xx and
+/// transport errors for reads).
 pub const DEFAULT_REQUEST_RETRIES: u32 = 3;
 
 /// How to reach Jira and verify its webhooks.
@@ -22,7 +23,8 @@ pub struct JiraConfig {
     /// signed webhooks are rejected.
     #[serde(default, deserialize_with = "optional_non_empty_secret")]
     pub webhook_secret: Option<Secret>,
-    /// Retries of one Jira request on 429, 5xx and transport errors (`REQUEST_RETRIES`).
+    /// Retries of one Jira request (`REQUEST_RETRIES`): 429 for any request; 5xx and transport
+    /// errors for reads.
     #[serde(default = "default_request_retries")]
     pub request_retries: u32,
 }

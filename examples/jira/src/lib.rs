@@ -21,7 +21,7 @@ pub mod resync;
 pub mod signature;
 pub mod webhooks;
 
-pub use client::{IssueQuery, JiraClient, JiraError, RequestRetry};
+pub use client::{IssueQuery, JiraClient, JiraError};
 pub use config::JiraConfig;
 pub use registration::{WebhookRegistration, ensure_webhook, webhook_url};
 pub use resync::{DEFAULT_JQL, IssueSelector};

@@ -1,6 +1,7 @@
 //! The contract of a webhook processor, written by integration authors with native `async fn`s.
 
 use super::event::{Payload, WebhookEvent, WebhookEventRawResults};
+use crate::backoff::Backoff;
 use crate::mapping::ResourceConfig;
 use crate::{Context, Error, Result};
 use std::future::Future;
@@ -10,7 +11,9 @@ use std::time::Duration;
 /// `#[webhook_processor(...)]`).
 ///
 /// The delay before retry `n` (1-based) is `initial_retry_delay * exponential_base^(n-1)`,
-/// capped at `max_retry_delay`: with the defaults 1 s, 2 s, 4 s.
+/// spread by ±`jitter_ratio` so that events failing together do not retry together, and
+/// capped at `max_retry_delay`: with the defaults about 1 s, 2 s, 4 s. It is the framework's one
+/// [`Backoff`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ProcessorRetryPolicy {
     /// Retries after the first attempt (so at most `max_retries + 1` calls). Default 3.
@@ -21,6 +24,13 @@ pub struct ProcessorRetryPolicy {
     pub max_retry_delay: Duration,
     /// Growth factor between retries. Default 2.
     pub exponential_base: f64,
+    /// Random spread of each delay, as a fraction: default 0.1 (±10%); 0 gives exact delays.
+    pub jitter_ratio: f64,
+}
+
+impl ProcessorRetryPolicy {
+    /// The default jitter of processor retries: ±10%.
+    pub const DEFAULT_JITTER_RATIO: f64 = 0.1;
 }
 
 impl Default for ProcessorRetryPolicy {
@@ -30,6 +40,7 @@ impl Default for ProcessorRetryPolicy {
             initial_retry_delay: Duration::from_secs(1),
             max_retry_delay: Duration::from_secs(30),
             exponential_base: 2.0,
+            jitter_ratio: Self::DEFAULT_JITTER_RATIO,
         }
     }
 }
@@ -37,11 +48,14 @@ impl Default for ProcessorRetryPolicy {
 impl ProcessorRetryPolicy {
     /// The delay before retry `retry` (1-based).
     pub fn delay(&self, retry: u32) -> Duration {
-        let exponent = i32::try_from(retry.saturating_sub(1)).unwrap_or(i32::MAX);
-        let factor = self.exponential_base.max(1.0).powi(exponent);
-        let secs = self.initial_retry_delay.as_secs_f64() * factor;
-        let capped = secs.min(self.max_retry_delay.as_secs_f64());
-        Duration::try_from_secs_f64(capped).unwrap_or(self.max_retry_delay)
+        self.backoff().delay(retry)
+    }
+
+    /// The backoff this policy waits with.
+    pub fn backoff(&self) -> Backoff {
+        Backoff::new(self.initial_retry_delay, self.max_retry_delay)
+            .with_factor(self.exponential_base)
+            .with_jitter(self.jitter_ratio)
     }
 }
 
@@ -213,7 +227,10 @@ mod tests {
 
     #[test]
     fn retry_delays_grow_from_the_initial_delay_and_are_capped() {
-        let p = ProcessorRetryPolicy::default();
+        let p = ProcessorRetryPolicy {
+            jitter_ratio: 0.0,
+            ..ProcessorRetryPolicy::default()
+        };
         assert_eq!(p.delay(1), Duration::from_secs(1));
         assert_eq!(p.delay(2), Duration::from_secs(2));
         assert_eq!(p.delay(3), Duration::from_secs(4));
@@ -224,6 +241,19 @@ mod tests {
             ..p
         };
         assert_eq!(fast.delay(3), Duration::from_millis(90));
+    }
+
+    #[test]
+    fn default_retry_delays_are_jittered_by_ten_percent() {
+        let p = ProcessorRetryPolicy::default();
+        for _ in 0..50 {
+            let d = p.delay(2);
+            assert!(
+                d >= Duration::from_millis(1800) && d <= Duration::from_millis(2200),
+                "{d:?}"
+            );
+        }
+        assert_eq!(p.delay(10), Duration::from_secs(30));
     }
 
     // Reference §4.3 case 18: the default `before_processing`, `after_processing` and `cancel`
@@ -310,7 +340,11 @@ mod tests {
     // `calculate_retry_delay`.
     #[test]
     fn the_default_retry_delay_follows_the_policy() {
-        let policy = ProcessorRetryPolicy::default();
+        // Without jitter, so the delays are Ocean's exactly.
+        let policy = ProcessorRetryPolicy {
+            jitter_ratio: 0.0,
+            ..ProcessorRetryPolicy::default()
+        };
         assert_eq!(
             WebhookProcessor::calculate_retry_delay(&Echo, 1, &policy),
             Duration::from_secs(1)

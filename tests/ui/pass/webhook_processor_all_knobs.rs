@@ -52,6 +52,7 @@ fn main() {
             initial_retry_delay: Duration::from_millis(500),
             max_retry_delay: Duration::from_secs(30),
             exponential_base: 2.0,
+            jitter_ratio: ProcessorRetryPolicy::DEFAULT_JITTER_RATIO,
         }
     );
 }

@@ -67,6 +67,7 @@ fn fast_retries() -> ProcessorRetryPolicy {
         initial_retry_delay: Duration::from_millis(20),
         max_retry_delay: Duration::from_millis(100),
         exponential_base: 2.0,
+        jitter_ratio: 0.0,
     }
 }
 

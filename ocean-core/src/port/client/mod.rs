@@ -1,7 +1,8 @@
 //! The Port REST client: authentication, retries, entities, blueprints, integrations, webhooks.
 //!
 //! One [`PortClient`] per integration process: it is cheap to clone, caches its access token,
-//! retries what is safe to send twice, and bounds how many requests are in flight at once.
+//! retries what is safe to send twice (and rate-limited requests of any method), and bounds how
+//! many requests are in flight at once.
 
 mod auth;
 mod blueprints;
@@ -51,7 +52,7 @@ pub struct PortClientConfig {
     pub datasource: Datasource,
     /// Timeout of one HTTP round trip.
     pub timeout: Duration,
-    /// Retry policy for requests that are safe to send again.
+    /// How requests are retried (see [`RetryPolicy`] for which).
     pub retry: RetryPolicy,
     /// Most requests in flight at once, across every caller of this client.
     pub max_concurrency: usize,
@@ -124,9 +125,13 @@ impl PortClient {
                 message: format!("base_url must be an http(s) URL, got `{}`", config.base_url),
             });
         }
-        if config.max_concurrency == 0 {
+        if !(1..=Semaphore::MAX_PERMITS).contains(&config.max_concurrency) {
             return Err(PortError::InvalidConfig {
-                message: "max_concurrency must be at least 1, got 0".into(),
+                message: format!(
+                    "max_concurrency must be between 1 and {}, got {}",
+                    Semaphore::MAX_PERMITS,
+                    config.max_concurrency
+                ),
             });
         }
         let header = |value: String| {
@@ -219,7 +224,12 @@ impl PortClient {
                         }
                         continue;
                     }
-                    Ok(answer) if req.retry && retry::is_retryable_status(answer.status) => {
+                    // A rate-limited request was not processed, so a 429 is retried whatever
+                    // the method; other retryable statuses only when sending twice is safe.
+                    Ok(answer)
+                        if answer.status == 429
+                            || (req.retry && retry::is_retryable_status(answer.status)) =>
+                    {
                         let detail = answer.detail();
                         let failure = format!("HTTP {}: {}", answer.status, detail.message);
                         let wait = (retries < policy.max_retries)
@@ -334,7 +344,8 @@ struct Request {
     method: Method,
     url: Url,
     body: Option<Bytes>,
-    /// Safe to send again after a failure that may have reached Port.
+    /// Safe to send again after a failure that may have reached Port. A 429 and a connection
+    /// that was never made are retried whatever this says: Port did not process the request.
     retry: bool,
     authenticated: bool,
     /// Send the user agent without the feature (only the token endpoint does).

@@ -1,14 +1,14 @@
 //! When and how long to wait before sending a request to Port again.
 
-use chrono::{DateTime, Utc};
-use rand::Rng;
+use crate::backoff::Backoff;
 use reqwest::header::HeaderMap;
 use std::time::Duration;
 
-/// A numeric rate-limit header above this is a Unix timestamp rather than a number of seconds.
-const EPOCH_THRESHOLD: u64 = 10_000;
-
-/// Retry settings for requests that are safe to send twice.
+/// Retry settings of the Port client: how many retries, and the [`Backoff`] between them.
+///
+/// Requests that are safe to send twice (GET, PUT, DELETE and Port's idempotent POSTs) are
+/// retried on 408, 429, 502, 503, 504 and transport errors; every other request only on 429 and
+/// on connections that were never made, which Port cannot have processed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
     /// Retries after the first send (so at most `max_retries + 1` sends).
@@ -37,23 +37,12 @@ impl RetryPolicy {
     /// The wait before retry number `retry` (1-based): what Port's `Retry-After` or
     /// `x-ratelimit-reset` asks for when present, else exponential backoff with jitter; capped.
     pub fn delay(&self, retry: u32, headers: Option<&HeaderMap>) -> Duration {
-        let asked = headers.and_then(|h| server_asked_delay(h, Utc::now()));
-        let wait = asked.unwrap_or_else(|| self.backoff(retry));
-        wait.min(self.max_backoff)
+        self.backoff().delay_for(retry, headers)
     }
 
-    fn backoff(&self, retry: u32) -> Duration {
-        let exponent = retry.saturating_sub(1).min(63);
-        let nominal = self.base_delay.as_secs_f64() * 2f64.powi(exponent as i32);
-        let ratio = self.jitter_ratio.abs();
-        let jitter = if ratio > 0.0 {
-            rand::rng().random_range(-ratio..=ratio)
-        } else {
-            0.0
-        };
-        let secs = nominal * (1.0 + jitter);
-        // Large exponents overflow to infinity; the cap in `delay` applies afterwards.
-        Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(self.max_backoff)
+    /// The backoff this policy waits with.
+    pub fn backoff(&self) -> Backoff {
+        Backoff::new(self.base_delay, self.max_backoff).with_jitter(self.jitter_ratio)
     }
 }
 
@@ -63,90 +52,10 @@ pub fn is_retryable_status(status: u16) -> bool {
     matches!(status, 408 | 429 | 502 | 503 | 504)
 }
 
-/// The wait Port asks for: `Retry-After` first, then `x-ratelimit-reset`.
-fn server_asked_delay(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
-    ["retry-after", "x-ratelimit-reset"]
-        .iter()
-        .filter_map(|name| headers.get(*name)?.to_str().ok())
-        .find_map(|value| parse_wait(value.trim(), now))
-}
-
-/// Parses a wait header: delta seconds, a Unix timestamp (numbers above 10000), an HTTP date or
-/// an RFC 3339 date. Dates in the past and unreadable values give `None`.
-fn parse_wait(value: &str, now: DateTime<Utc>) -> Option<Duration> {
-    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        let n: u64 = value.parse().ok()?;
-        if n > EPOCH_THRESHOLD {
-            let now_secs = u64::try_from(now.timestamp()).unwrap_or(0);
-            return Some(Duration::from_secs(n.saturating_sub(now_secs)));
-        }
-        return Some(Duration::from_secs(n));
-    }
-    let at: DateTime<Utc> = match httpdate::parse_http_date(value) {
-        Ok(t) => t.into(),
-        Err(_) => DateTime::parse_from_rfc3339(value)
-            .ok()?
-            .with_timezone(&Utc),
-    };
-    (at - now).to_std().ok().filter(|d| !d.is_zero())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
-
-    fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-03-03T12:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc)
-    }
-
-    #[test]
-    fn parses_delta_seconds_epoch_http_date_and_rfc3339() {
-        assert_eq!(parse_wait("7", now()), Some(Duration::from_secs(7)));
-        let epoch = now().timestamp() + 30;
-        assert_eq!(
-            parse_wait(&epoch.to_string(), now()),
-            Some(Duration::from_secs(30))
-        );
-        let past_epoch = now().timestamp() - 30;
-        assert_eq!(
-            parse_wait(&past_epoch.to_string(), now()),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(
-            parse_wait("Tue, 03 Mar 2026 12:00:45 GMT", now()),
-            Some(Duration::from_secs(45))
-        );
-        assert_eq!(
-            parse_wait("2026-03-03T12:01:00+00:00", now()),
-            Some(Duration::from_secs(60))
-        );
-        assert_eq!(parse_wait("Tue, 03 Mar 2026 11:00:00 GMT", now()), None);
-        assert_eq!(parse_wait("soon", now()), None);
-        assert_eq!(parse_wait("", now()), None);
-    }
-
-    #[test]
-    fn retry_after_wins_over_ratelimit_reset_and_bad_values_fall_through() {
-        let mut headers = HeaderMap::new();
-        headers.insert("x-ratelimit-reset", HeaderValue::from_static("9"));
-        assert_eq!(
-            server_asked_delay(&headers, now()),
-            Some(Duration::from_secs(9))
-        );
-        headers.insert("retry-after", HeaderValue::from_static("3"));
-        assert_eq!(
-            server_asked_delay(&headers, now()),
-            Some(Duration::from_secs(3))
-        );
-        headers.insert("retry-after", HeaderValue::from_static("later"));
-        assert_eq!(
-            server_asked_delay(&headers, now()),
-            Some(Duration::from_secs(9))
-        );
-    }
 
     #[test]
     fn backoff_doubles_within_jitter_and_is_capped() {
