@@ -3,6 +3,7 @@
 //! for the third party, the resource being synced), never through globals.
 
 use crate::config::OceanSettings;
+use crate::http::{Lane, ThirdPartyClient};
 use crate::mapping::ResourceConfig;
 use crate::port::client::PortClient;
 use std::any::Any;
@@ -18,7 +19,7 @@ pub struct Context {
 
 struct ContextInner {
     integration_config: Arc<dyn Any + Send + Sync>,
-    http: reqwest::Client,
+    http: ThirdPartyClient,
     port: Option<PortClient>,
     settings: Option<Arc<OceanSettings>>,
 }
@@ -33,8 +34,12 @@ impl std::fmt::Debug for Context {
 
 impl Context {
     /// A context holding `integration_config` (the author's typed settings) and an HTTP client
-    /// for the third party.
-    pub fn new<C: Any + Send + Sync>(integration_config: C, http: reqwest::Client) -> Self {
+    /// for the third party (a [`ThirdPartyClient`], or a `reqwest::Client` it wraps with the
+    /// default retries and limits).
+    pub fn new<C: Any + Send + Sync>(
+        integration_config: C,
+        http: impl Into<ThirdPartyClient>,
+    ) -> Self {
         Self::from_shared_config(Arc::new(integration_config), http)
     }
 
@@ -42,12 +47,12 @@ impl Context {
     /// loads it once, with its type erased).
     pub fn from_shared_config(
         integration_config: Arc<dyn Any + Send + Sync>,
-        http: reqwest::Client,
+        http: impl Into<ThirdPartyClient>,
     ) -> Self {
         Self {
             inner: Arc::new(ContextInner {
                 integration_config,
-                http,
+                http: http.into(),
                 port: None,
                 settings: None,
             }),
@@ -72,6 +77,14 @@ impl Context {
     /// The same context with a Port client (set by the runtime).
     pub fn with_port(self, port: PortClient) -> Self {
         self.rebuilt(|inner| inner.port = Some(port))
+    }
+
+    /// The same context whose HTTP client draws on `lane` of the shared per-host budgets: the
+    /// runtime hands resync handlers and start hooks the [`Lane::Resync`] context and webhook
+    /// processors the [`Lane::LiveEvents`] one, so a resync never takes the share reserved for
+    /// live events.
+    pub fn with_lane(self, lane: Lane) -> Self {
+        self.rebuilt(|inner| inner.http = inner.http.for_lane(lane))
     }
 
     /// The same context with the framework settings (set by the runtime).
@@ -100,8 +113,11 @@ impl Context {
             })
     }
 
-    /// An HTTP client for calls to the third party (shared connection pool).
-    pub fn http(&self) -> &reqwest::Client {
+    /// The HTTP client for calls to the third party: it retries 429, 5xx and transport errors
+    /// of idempotent requests with backoff (honouring `Retry-After`), limits requests in flight
+    /// per host, and shares each host's rate budget between resyncs and live events, keeping a
+    /// share for live events. Clones share the connection pool and the budgets.
+    pub fn http(&self) -> &ThirdPartyClient {
         &self.inner.http
     }
 

@@ -93,7 +93,7 @@ mod tests {
     fn without_arguments_runs_with_no_config() {
         let out = run(quote!()).to_string();
         assert!(
-            out.contains("run :: < :: ocean :: runtime :: NoConfig >"),
+            out.contains("run :: < :: ocean :: __private :: NoConfig >"),
             "{out}"
         );
         assert!(!out.contains("compile_error"), "{out}");

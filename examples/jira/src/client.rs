@@ -152,8 +152,7 @@ impl JiraClient {
     /// The client of a handler or processor: the integration's [`JiraConfig`] over the
     /// context's HTTP connection pool, with Ocean's default retry and per-host limits.
     pub fn from_context(ctx: &ocean::Context) -> ocean::Result<Self> {
-        let http = ThirdPartyClient::from(ctx.http().clone());
-        Ok(Self::new(&http, ctx.config::<JiraConfig>()?))
+        Ok(Self::new(ctx.http(), ctx.config::<JiraConfig>()?))
     }
 
     /// The Jira site.

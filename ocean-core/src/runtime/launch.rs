@@ -10,6 +10,7 @@ use super::listeners;
 use super::resync::{ResyncCoordinator, ResyncHandle, ResyncOutcome, Trigger};
 use crate::Context;
 use crate::config::{ApplicationSettings, EventListenerType, OceanSettings};
+use crate::http::{HttpClientOptions, Lane, ThirdPartyClient};
 use crate::live_events::{ADMIN_TOKEN_ENV, LiveEvents, LiveEventsError, LiveEventsOptions};
 use crate::mapping::{JqEngine, JqOptions, PortAppConfigFromPort, PortAppConfigProvider};
 use crate::port::client::PortClient;
@@ -152,11 +153,15 @@ pub struct RunningIntegration {
     once: Option<ResyncHandle>,
 }
 
-fn build_http(settings: &OceanSettings) -> Result<reqwest::Client, StartupError> {
-    crate::config::tls::client_builder()
+/// The third-party HTTP client shared by resyncs and live events: TLS trusting the platform
+/// store (and `SSL_CERT_FILE`), the configured timeout, retries and per-host limits.
+fn build_http(settings: &OceanSettings) -> Result<ThirdPartyClient, StartupError> {
+    let http = crate::config::tls::client_builder()
         .map_err(|e| StartupError::HttpClient(e.to_string()))?
         .timeout(settings.client_timeout)
         .build()
+        .map_err(|e| StartupError::HttpClient(e.to_string()))?;
+    ThirdPartyClient::from_reqwest(http, HttpClientOptions::default())
         .map_err(|e| StartupError::HttpClient(e.to_string()))
 }
 
@@ -369,7 +374,9 @@ async fn build_live_events(
     jq: Arc<JqEngine>,
 ) -> Result<LiveEvents, LiveEventsError> {
     let options = LiveEventsOptions::from_settings(settings);
-    let mut builder = LiveEvents::builder(context.clone(), port.clone(), configs)
+    // Processors call the third party on the live-events lane of the shared budgets.
+    let context = context.clone().with_lane(Lane::LiveEvents);
+    let mut builder = LiveEvents::builder(context, port.clone(), configs)
         .options(options)
         .jq(jq);
     for registration in registry.webhook_processors() {
