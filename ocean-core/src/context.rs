@@ -184,3 +184,25 @@ impl<T: Default> FromContext for T {
         Ok(T::default())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_context_keeps_its_lane_and_shares_everything_else() {
+        let ctx = Context::new(7_u32, reqwest::Client::new());
+        assert_eq!(ctx.http().lane(), Lane::Resync);
+        let live = ctx.clone().with_lane(Lane::LiveEvents);
+        assert_eq!(live.http().lane(), Lane::LiveEvents);
+        assert_eq!(ctx.http().lane(), Lane::Resync, "the original is unchanged");
+        assert_eq!(live.config::<u32>().ok(), Some(&7));
+    }
+
+    #[test]
+    fn the_wrong_config_type_names_the_type_asked_for() {
+        let ctx = Context::new(7_u32, reqwest::Client::new());
+        let error = ctx.config::<String>().unwrap_err().to_string();
+        assert!(error.contains("alloc::string::String"), "{error}");
+    }
+}

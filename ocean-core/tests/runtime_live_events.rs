@@ -59,6 +59,8 @@ const BLUEPRINTS: &str = r#"[
 static BROKEN: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Default::default);
 static GATE_STARTED: AtomicBool = AtomicBool::new(false);
 static GATE_OPEN: AtomicBool = AtomicBool::new(false);
+/// The lane of the HTTP client processors were handed, as last seen.
+static PROCESSOR_LANE: Mutex<Option<ocean::http::Lane>> = Mutex::new(None);
 static GATE: tokio::sync::Notify = tokio::sync::Notify::const_new();
 
 async fn wait_for_gate() {
@@ -99,8 +101,9 @@ impl WebhookProcessor for ThingProcessor {
         &self,
         payload: &Payload,
         _resource: &ResourceConfig,
-        _ctx: &Context,
+        ctx: &Context,
     ) -> Result<WebhookEventRawResults> {
+        *PROCESSOR_LANE.lock().unwrap() = Some(ctx.http().lane());
         if payload["gate"] == true {
             wait_for_gate().await;
         }
@@ -238,6 +241,11 @@ async fn launch_serves_the_processor_path_inside_the_prefix_and_applies_events()
     })
     .await;
     let entity = port.state().entity("thing", "t1").expect("stored");
+    assert_eq!(
+        *PROCESSOR_LANE.lock().unwrap(),
+        Some(ocean::http::Lane::LiveEvents),
+        "processors call the third party on the live-events lane"
+    );
     assert_eq!(entity.title.as_deref(), Some("Thing t1"));
 
     let mut delete = event("apply", "t1");
