@@ -349,6 +349,17 @@ fn duration_ms(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// The resync finds its handlers in the registry.
+impl crate::sync::ResyncHandlers for Registry {
+    fn handlers_for(&self, kind: &str) -> Vec<ResyncHandler> {
+        Registry::handlers_for(self, kind).copied().collect()
+    }
+
+    fn kinds(&self) -> Vec<&'static str> {
+        Registry::kinds(self).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,34 +28,13 @@ mod collection;
 pub use adapters::{ResyncBatch, StartOutcome, batch_stream, one_batch, start_hook};
 pub use collection::{Registry, RegistryError};
 
-use crate::{Context, RawItem, Result};
-use futures::Stream;
+pub use crate::sync::{ResyncFn, ResyncHandler, ResyncStream};
+
+use crate::{Context, Result};
 use futures::future::BoxFuture;
-use std::pin::Pin;
-
-/// The batches a resync handler yields.
-pub type ResyncStream = Pin<Box<dyn Stream<Item = Result<Vec<RawItem>>> + Send + 'static>>;
-
-/// A resync handler as registered: a plain function pointer so the record is `const`.
-pub type ResyncFn = fn(Context) -> ResyncStream;
 
 /// A start hook as registered.
 pub type StartFn = fn(Context) -> BoxFuture<'static, Result<()>>;
-
-/// A resync handler registered by `#[on_resync]`.
-#[derive(Debug, Clone, Copy)]
-pub struct ResyncHandler {
-    /// The kind it produces, or `None` for a catch-all handler called for every kind.
-    pub kind: Option<&'static str>,
-    /// The function name, for logs and `--about`.
-    pub name: &'static str,
-    /// Source file of the registration.
-    pub file: &'static str,
-    /// Source line of the registration.
-    pub line: u32,
-    /// The handler.
-    pub handler: ResyncFn,
-}
 
 /// A start hook registered by `#[on_start]`.
 #[derive(Debug, Clone, Copy)]

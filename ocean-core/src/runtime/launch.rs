@@ -240,7 +240,7 @@ pub async fn launch(launch: Launch) -> Result<RunningIntegration, StartupError> 
     }
     let engine = SyncEngine::new(
         port.clone(),
-        Arc::clone(&registry),
+        registry.clone(),
         jq,
         context.clone(),
         SyncOptions {

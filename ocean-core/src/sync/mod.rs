@@ -9,6 +9,7 @@
 
 pub mod applier;
 pub mod diff;
+mod handler;
 mod reconcile;
 mod resync;
 mod seen;
@@ -18,6 +19,7 @@ mod unchanged;
 pub use applier::{
     Applier, DeleteSummary, EntityFailure, RetrySummary, UpsertSummary, is_missing_related,
 };
+pub use handler::{ResyncFn, ResyncHandler, ResyncHandlers, ResyncStream};
 pub use reconcile::{check_deletion_threshold, failed_kinds_reason, owned_before};
 pub use resync::{
     KindReport, ReconcileReport, ResyncReport, ResyncStatus, SyncEngine, SyncOptions,

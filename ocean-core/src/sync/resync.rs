@@ -9,13 +9,13 @@
 
 use super::applier::{Applier, is_missing_related};
 use super::diff::entity_key;
+use super::handler::{ResyncHandler, ResyncHandlers};
 use super::reconcile::{self, ReconcileSettings, SeenEntities};
 use super::seen::SpillSettings;
 use super::unchanged;
 use crate::mapping::{CompiledResource, JqEngine, PortAppConfig, ResourceConfig};
 use crate::port::client::{EventInfo, PortClient, UpsertStatus};
 use crate::port::{Entity, RelationSchema};
-use crate::registry::{Registry, ResyncHandler};
 use crate::{Context, RawItem};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -146,7 +146,7 @@ pub struct ResyncReport {
 #[derive(Clone)]
 pub struct SyncEngine {
     port: PortClient,
-    registry: Arc<Registry>,
+    handlers: Arc<dyn ResyncHandlers>,
     jq: Arc<JqEngine>,
     context: Context,
     options: SyncOptions,
@@ -328,18 +328,18 @@ impl Examples {
 }
 
 impl SyncEngine {
-    /// An engine writing through `port`, calling the handlers of `registry`, compiling mappings
-    /// with `jq`, and handing `context` to the handlers.
+    /// An engine writing through `port`, calling `handlers` (the runtime passes its registry),
+    /// compiling mappings with `jq`, and handing `context` to the handlers.
     pub fn new(
         port: PortClient,
-        registry: Arc<Registry>,
+        handlers: Arc<dyn ResyncHandlers>,
         jq: Arc<JqEngine>,
         context: Context,
         options: SyncOptions,
     ) -> Self {
         Self {
             port,
-            registry,
+            handlers,
             jq,
             context,
             options,
@@ -530,9 +530,9 @@ impl SyncEngine {
             index,
             ..KindReport::default()
         };
-        let handlers: Vec<ResyncHandler> = self.registry.handlers_for(kind).copied().collect();
+        let handlers: Vec<ResyncHandler> = self.handlers.handlers_for(kind);
         if handlers.is_empty() {
-            let available: Vec<&str> = self.registry.kinds().collect();
+            let available: Vec<&str> = self.handlers.kinds();
             let error = format!("Kind {kind} is not implemented. Available kinds: {available:?}");
             tracing::error!(kind, "{error}");
             report.errors.push(error);
@@ -778,7 +778,7 @@ mod tests {
     use crate::port::client::PortClientConfig;
     use crate::port::local::{LocalPort, LocalPortHandle};
     use crate::port::types::{Blueprint, Integration};
-    use crate::registry::ResyncStream;
+    use crate::sync::ResyncStream;
     use serde_json::json;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -838,20 +838,17 @@ mod tests {
         count: &PersonCount,
         spill: SpillSettings,
     ) -> SyncEngine {
-        let mut registry = Registry::new();
-        registry
-            .register_resync(ResyncHandler {
-                kind: Some("person"),
-                name: "serve_persons",
-                file: file!(),
-                line: line!(),
-                handler: serve_persons,
-            })
-            .unwrap();
+        let handlers = vec![ResyncHandler {
+            kind: Some("person"),
+            name: "serve_persons",
+            file: file!(),
+            line: line!(),
+            handler: serve_persons,
+        }];
         let context = Context::new(count.clone(), reqwest::Client::new()).with_port(client.clone());
         SyncEngine::new(
             client.clone(),
-            Arc::new(registry),
+            Arc::new(handlers),
             Arc::new(JqEngine::default()),
             context,
             SyncOptions {

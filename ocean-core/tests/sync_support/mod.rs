@@ -192,7 +192,7 @@ impl Harness {
             .with_port(self.client.clone());
         SyncEngine::new(
             self.client.clone(),
-            Arc::clone(&self.registry),
+            self.registry.clone(),
             Arc::new(JqEngine::default()),
             context,
             SyncOptions {
