@@ -34,7 +34,7 @@ pub struct OceanSettings {
     #[serde(default)]
     pub event_listener: EventListenerSettings,
     /// Create the default blueprints, actions, scorecards and pages at first start.
-    #[serde(default = "yes")]
+    #[serde(default = "enabled")]
     pub initialize_port_resources: bool,
     /// Directory holding those defaults.
     #[serde(default = "default_resources_path")]
@@ -49,34 +49,34 @@ pub struct OceanSettings {
     #[serde(default, deserialize_with = "optional_path_prefix")]
     pub path_prefix: Option<String>,
     /// Live-event workers per registered webhook path.
-    #[serde(default = "one", deserialize_with = "at_least_one")]
+    #[serde(default = "default_event_workers_count", deserialize_with = "at_least_one")]
     pub event_workers_count: usize,
     /// Time limit for processing one live event (given in seconds).
-    #[serde(default = "ninety_seconds", deserialize_with = "positive_seconds")]
+    #[serde(default = "default_max_event_processing", deserialize_with = "positive_seconds")]
     pub max_event_processing_seconds: Duration,
     /// Grace period for live-event workers at shutdown (given in seconds).
-    #[serde(default = "five_seconds", deserialize_with = "seconds")]
+    #[serde(default = "default_shutdown_grace", deserialize_with = "seconds")]
     pub max_wait_seconds_before_shutdown: Duration,
     /// Timeout of the third-party HTTP client (given in seconds).
-    #[serde(default = "sixty_seconds", deserialize_with = "positive_seconds")]
+    #[serde(default = "default_client_timeout", deserialize_with = "positive_seconds")]
     pub client_timeout: Duration,
     /// Send the first raw items of each kind to Port as examples.
-    #[serde(default = "yes")]
+    #[serde(default = "enabled")]
     pub send_raw_data_examples: bool,
     /// Let jq mappings read the environment (`env`, `$ENV`).
-    #[serde(default = "yes")]
+    #[serde(default = "enabled")]
     pub allow_environment_variables_jq_access: bool,
     /// Entities per bulk upsert request.
-    #[serde(default = "twenty", deserialize_with = "at_least_one")]
+    #[serde(default = "default_upsert_batch_max_length", deserialize_with = "at_least_one")]
     pub upsert_entities_batch_max_length: usize,
     /// Byte cap of one bulk upsert request.
-    #[serde(default = "one_mebibyte", deserialize_with = "at_least_one")]
+    #[serde(default = "default_upsert_batch_max_bytes", deserialize_with = "at_least_one")]
     pub upsert_entities_batch_max_size_in_bytes: usize,
     /// Entities per bulk delete request.
-    #[serde(default = "one_thousand", deserialize_with = "at_least_one")]
+    #[serde(default = "default_delete_batch_size", deserialize_with = "at_least_one")]
     pub delete_entities_max_batch_size: usize,
     /// Batch size when expanding `itemsToParse`.
-    #[serde(default = "two_hundred", deserialize_with = "at_least_one")]
+    #[serde(default = "default_items_to_parse_batch_size", deserialize_with = "at_least_one")]
     pub yield_items_to_parse_batch_size: usize,
     /// The live-event queue (`OCEAN__LIVE_EVENTS__*`).
     #[serde(default)]
@@ -407,31 +407,33 @@ impl Default for LiveEventsSettings {
     }
 }
 
-fn yes() -> bool {
+/// The default of the switches that are on unless turned off.
+fn enabled() -> bool {
     true
 }
-fn one() -> usize {
+fn default_event_workers_count() -> usize {
     1
 }
-fn twenty() -> usize {
+/// Port's limit of entities per bulk upsert request.
+fn default_upsert_batch_max_length() -> usize {
     20
 }
-fn two_hundred() -> usize {
+fn default_items_to_parse_batch_size() -> usize {
     200
 }
-fn one_thousand() -> usize {
+fn default_delete_batch_size() -> usize {
     1000
 }
-fn one_mebibyte() -> usize {
+fn default_upsert_batch_max_bytes() -> usize {
     1_048_576
 }
-fn five_seconds() -> Duration {
+fn default_shutdown_grace() -> Duration {
     Duration::from_secs(5)
 }
-fn sixty_seconds() -> Duration {
+fn default_client_timeout() -> Duration {
     Duration::from_secs(60)
 }
-fn ninety_seconds() -> Duration {
+fn default_max_event_processing() -> Duration {
     Duration::from_secs(90)
 }
 fn default_resources_path() -> PathBuf {

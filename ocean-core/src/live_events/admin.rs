@@ -2,7 +2,7 @@
 
 use super::error::LiveEventsError;
 use super::intake::error_response;
-use super::manager::LiveEvents;
+use super::state::LiveEvents;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use actix_web::{HttpRequest, HttpResponse, web};

@@ -1,6 +1,7 @@
 //! The HTTP side: `POST /integration{path}` for every registered path, plus the raw routes.
 
-use super::manager::{IntakeOutcome, LiveEvents};
+use super::door::IntakeOutcome;
+use super::state::LiveEvents;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_LENGTH, RETRY_AFTER};
 use actix_web::{HttpRequest, HttpResponse, web};

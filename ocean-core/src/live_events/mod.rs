@@ -27,32 +27,38 @@
 mod admin;
 mod app_config;
 mod applier;
+mod builder;
 mod dead_letter;
-mod erased;
+mod door;
 mod error;
 mod event;
 mod intake;
-mod manager;
+mod processing;
 mod processor;
 mod queue;
 mod raw_routes;
+mod registration;
+mod replay;
 mod settings;
+mod shutdown;
+mod state;
 mod stats;
+mod workers;
 
 pub use app_config::{CompiledConfig, CompiledConfigCache};
 pub use applier::{ApplyPlan, ApplyReport, LiveApplier, plan_results};
+pub use builder::{LiveEventsBuilder, QueueFactory, RegisteredProcessor, collect_registrations};
 pub use dead_letter::{DeadLetter, DeadLetterFailure, DeadLetterStore, StoredEvent};
-pub use erased::{
-    DynWebhookProcessor, ProcessorFactory, WebhookProcessorRegistration, processor_factory,
-};
+pub use door::IntakeOutcome;
 pub use error::LiveEventsError;
 pub use event::{Payload, WebhookEvent, WebhookEventRawResults};
-pub use manager::{
-    IntakeOutcome, LiveEvents, LiveEventsBuilder, QueueFactory, RegisteredProcessor,
-    ShutdownReport, collect_registrations,
-};
 pub use processor::{ProcessorRetryPolicy, WebhookProcessor};
 pub use queue::{Delivery, EventQueue, MemoryQueue, QueuedEvent, QueuedRecord};
 pub use raw_routes::RawRoutesRegistration;
+pub use registration::{
+    DynWebhookProcessor, ProcessorFactory, WebhookProcessorRegistration, processor_factory,
+};
 pub use settings::{ADMIN_TOKEN_ENV, LiveEventsOptions};
+pub use shutdown::ShutdownReport;
+pub use state::LiveEvents;
 pub use stats::{LiveEventsStats, StatsSnapshot};

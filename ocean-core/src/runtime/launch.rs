@@ -363,7 +363,7 @@ async fn stop_local(local: Option<LocalPortHandle>, error: StartupError) -> Star
     error
 }
 
-/// The live-events manager of the registered processors and raw routes, reading the mapping
+/// The live events of the registered processors and raw routes, reading the mapping
 /// from the integration's record in Port. Its workers are not started yet.
 async fn build_live_events(
     registry: &Registry,
@@ -466,7 +466,7 @@ impl RunningIntegration {
         &self.metrics
     }
 
-    /// The live-events manager, when webhooks are processed (processors or raw routes are
+    /// The live events, when webhooks are processed (processors or raw routes are
     /// registered and the listener processes webhooks).
     pub fn live_events(&self) -> Option<&LiveEvents> {
         self.live_events.as_ref()
