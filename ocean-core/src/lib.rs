@@ -27,6 +27,7 @@ pub mod runtime;
 pub mod server;
 pub mod signature;
 pub mod sync;
+pub mod testing;
 
 pub use context::{Context, FromContext};
 pub use error::{Error, Result};
@@ -68,6 +69,20 @@ pub mod __private {
     pub use inventory;
     #[cfg(feature = "mimalloc")]
     pub use mimalloc;
+}
+
+/// The [`IntegrationInfo`](runtime::IntegrationInfo) of the crate that calls it (its name,
+/// version and directory, from Cargo), as `ocean::run!()` passes it to the runtime; tests give it
+/// to [`testing::TestIntegration::builder`].
+#[macro_export]
+macro_rules! integration_info {
+    () => {
+        $crate::runtime::IntegrationInfo {
+            name: ::core::env!("CARGO_PKG_NAME"),
+            version: ::core::env!("CARGO_PKG_VERSION"),
+            manifest_dir: ::core::env!("CARGO_MANIFEST_DIR"),
+        }
+    };
 }
 
 /// Installs the allocator Ocean integrations run with: mimalloc with the `mimalloc` feature

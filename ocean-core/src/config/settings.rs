@@ -49,16 +49,25 @@ pub struct OceanSettings {
     #[serde(default, deserialize_with = "optional_path_prefix")]
     pub path_prefix: Option<String>,
     /// Live-event workers per registered webhook path.
-    #[serde(default = "default_event_workers_count", deserialize_with = "at_least_one")]
+    #[serde(
+        default = "default_event_workers_count",
+        deserialize_with = "at_least_one"
+    )]
     pub event_workers_count: usize,
     /// Time limit for processing one live event (given in seconds).
-    #[serde(default = "default_max_event_processing", deserialize_with = "positive_seconds")]
+    #[serde(
+        default = "default_max_event_processing",
+        deserialize_with = "positive_seconds"
+    )]
     pub max_event_processing_seconds: Duration,
     /// Grace period for live-event workers at shutdown (given in seconds).
     #[serde(default = "default_shutdown_grace", deserialize_with = "seconds")]
     pub max_wait_seconds_before_shutdown: Duration,
     /// Timeout of the third-party HTTP client (given in seconds).
-    #[serde(default = "default_client_timeout", deserialize_with = "positive_seconds")]
+    #[serde(
+        default = "default_client_timeout",
+        deserialize_with = "positive_seconds"
+    )]
     pub client_timeout: Duration,
     /// Send the first raw items of each kind to Port as examples.
     #[serde(default = "enabled")]
@@ -67,16 +76,28 @@ pub struct OceanSettings {
     #[serde(default = "enabled")]
     pub allow_environment_variables_jq_access: bool,
     /// Entities per bulk upsert request.
-    #[serde(default = "default_upsert_batch_max_length", deserialize_with = "at_least_one")]
+    #[serde(
+        default = "default_upsert_batch_max_length",
+        deserialize_with = "at_least_one"
+    )]
     pub upsert_entities_batch_max_length: usize,
     /// Byte cap of one bulk upsert request.
-    #[serde(default = "default_upsert_batch_max_bytes", deserialize_with = "at_least_one")]
+    #[serde(
+        default = "default_upsert_batch_max_bytes",
+        deserialize_with = "at_least_one"
+    )]
     pub upsert_entities_batch_max_size_in_bytes: usize,
     /// Entities per bulk delete request.
-    #[serde(default = "default_delete_batch_size", deserialize_with = "at_least_one")]
+    #[serde(
+        default = "default_delete_batch_size",
+        deserialize_with = "at_least_one"
+    )]
     pub delete_entities_max_batch_size: usize,
     /// Batch size when expanding `itemsToParse`.
-    #[serde(default = "default_items_to_parse_batch_size", deserialize_with = "at_least_one")]
+    #[serde(
+        default = "default_items_to_parse_batch_size",
+        deserialize_with = "at_least_one"
+    )]
     pub yield_items_to_parse_batch_size: usize,
     /// The live-event queue (`OCEAN__LIVE_EVENTS__*`).
     #[serde(default)]

@@ -247,6 +247,18 @@ impl Registry {
         self
     }
 
+    /// Every webhook processor retries as `policy` says instead of its attribute's policy
+    /// (tests use short delays).
+    pub fn with_processor_retries(
+        mut self,
+        policy: crate::live_events::ProcessorRetryPolicy,
+    ) -> Self {
+        for registration in self.processors.values_mut().flatten() {
+            registration.retry = policy;
+        }
+        self
+    }
+
     /// Every webhook processor, by path (sorted), then in matching order.
     pub fn webhook_processors(&self) -> impl Iterator<Item = &WebhookProcessorRegistration> {
         self.processors.values().flatten()
