@@ -10,7 +10,7 @@ use ocean::live_events::{
 use ocean::mapping::ResourceConfig;
 use ocean::registry::{Registry, ResyncHandler, ResyncStream, one_batch};
 use ocean::runtime::IntegrationInfo;
-use ocean::signature::{StandardWebhooks, WebhookVerifier};
+use ocean::signature::StandardWebhooks;
 use ocean::testing::{TestError, TestIntegration};
 use ocean::{Context, Error, FromContext, RawItem, Result};
 use serde_json::json;
