@@ -157,7 +157,7 @@ async fn the_jql_and_fields_of_the_issue_selector_reach_jira() {
         "fields": "summary,status,issuetype,project",
     }))
     .await;
-    let h = Harness::start_with(mapping, 0).await;
+    let h = Harness::start_with(Some(mapping), 0).await;
     mount_projects(&h.jira).await;
     mount_issues(
         &h.jira,
@@ -239,13 +239,14 @@ async fn issue_updated_upserts_the_issue_fetched_fresh_from_jira_not_the_payload
         "Add Apple Pay to checkout"
     );
     assert_eq!(h.post_webhook(&event, None).await, 202);
-    eventually("PAY-1 to carry the fresh summary", || {
+    h.it.wait_until("PAY-1 to carry the fresh summary", |_| {
         h.entity("jiraIssue", "PAY-1")
             .and_then(|e| e.title)
             .as_deref()
             == Some("Add Apple Pay and Google Pay to checkout")
     })
-    .await;
+    .await
+    .unwrap();
     let fresh = h.entity("jiraIssue", "PAY-1").unwrap();
     assert_eq!(fresh.properties["status"], "In Progress");
     assert_eq!(fresh.properties["updated"], "2026-01-21T08:05:12.004+0200");
@@ -262,10 +263,11 @@ async fn issue_created_adds_the_new_issue() {
             .await,
         202
     );
-    eventually("PAY-4 to exist", || {
+    h.it.wait_until("PAY-4 to exist", |_| {
         h.entity("jiraIssue", "PAY-4").is_some()
     })
-    .await;
+    .await
+    .unwrap();
     let created = h.entity("jiraIssue", "PAY-4").unwrap();
     assert_eq!(created.properties["priority"], "Highest");
     assert_eq!(created.relations["project"], "PAY");
@@ -286,12 +288,13 @@ async fn issue_deleted_removes_the_issue_without_asking_jira() {
             .await,
         202
     );
-    eventually("PAY-2 to be deleted", || {
+    h.it.wait_until("PAY-2 to be deleted", |_| {
         h.entity("jiraIssue", "PAY-2").is_none()
     })
-    .await;
+    .await
+    .unwrap();
     h.settled().await;
-    assert_eq!(h.live.stats().dead_lettered, 0);
+    assert_eq!(h.stats().dead_lettered, 0);
     assert!(h.entity("jiraIssue", "PAY-1").is_some());
     h.stop().await;
 }
@@ -306,10 +309,11 @@ async fn an_issue_that_no_longer_matches_the_jql_is_deleted() {
             .await,
         202
     );
-    eventually("PAY-1 to be deleted", || {
+    h.it.wait_until("PAY-1 to be deleted", |_| {
         h.entity("jiraIssue", "PAY-1").is_none()
     })
-    .await;
+    .await
+    .unwrap();
     assert_eq!(h.ids("jiraIssue"), ["OPS-7", "PAY-2", "PAY-3"]);
     h.stop().await;
 }
@@ -327,10 +331,11 @@ async fn project_soft_deleted_removes_the_project() {
             .await,
         202
     );
-    eventually("OPS to be deleted", || {
+    h.it.wait_until("OPS to be deleted", |_| {
         h.entity("jiraProject", "OPS").is_none()
     })
-    .await;
+    .await
+    .unwrap();
     assert_eq!(h.ids("jiraProject"), ["PAY", "WEB"]);
     // OPS-7's relation to its project is optional, so it is not a dependent and stays.
     assert_eq!(h.ids("jiraIssue"), ["OPS-7", "PAY-1", "PAY-2", "PAY-3"]);
@@ -363,10 +368,11 @@ async fn project_created_and_updated_fetch_the_project_from_jira() {
             .await,
         202
     );
-    eventually("WEB and PAY to exist", || {
+    h.it.wait_until("WEB and PAY to exist", |_| {
         h.entity("jiraProject", "WEB").is_some() && h.entity("jiraProject", "PAY").is_some()
     })
-    .await;
+    .await
+    .unwrap();
     let pay = h.entity("jiraProject", "PAY").unwrap();
     // The webhook says "Payments"; Jira now says otherwise, and Jira wins.
     assert_eq!(pay.title.as_deref(), Some("Payments Platform"));
@@ -392,7 +398,7 @@ async fn a_wrongly_signed_or_unsigned_webhook_is_rejected_with_401_and_not_proce
     assert_eq!(h.post_webhook(&event, Some(&forged)).await, 401);
     assert_eq!(h.post_webhook(&event, Some("sha256=")).await, 401);
     assert_eq!(h.post_webhook(&event, Some("")).await, 401);
-    let stats = h.live.stats();
+    let stats = h.stats();
     assert_eq!((stats.accepted, stats.rejected_unauthorized), (0, 3));
     assert!(h.entity("jiraIssue", "PAY-2").is_some());
     h.stop().await;
@@ -404,21 +410,14 @@ async fn a_webhook_without_the_issue_key_is_rejected_with_422() {
     let event =
         json!({"timestamp": 1, "webhookEvent": "jira:issue_updated", "issue": {"id": "10001"}});
     assert_eq!(h.post_webhook(&event, None).await, 422);
-    assert_eq!(h.live.stats().rejected_invalid, 1);
+    assert_eq!(h.stats().rejected_invalid, 1);
     h.stop().await;
 }
 
 #[tokio::test]
 async fn a_jira_503_during_a_webhook_is_retried_by_the_framework_and_then_applied() {
     // No client-level retries: the retryable error reaches the live-events retry policy.
-    let h = Harness::start_with(
-        ocean::mapping::PortAppConfig::from_value(
-            &default_resources().await.port_app_config.unwrap(),
-        )
-        .unwrap(),
-        0,
-    )
-    .await;
+    let h = Harness::start_with(None, 0).await;
     Mock::given(method("GET"))
         .and(path("/rest/api/3/search/jql"))
         .respond_with(
@@ -435,12 +434,13 @@ async fn a_jira_503_during_a_webhook_is_retried_by_the_framework_and_then_applie
             .await,
         202
     );
-    eventually("PAY-1 to be applied after the retries", || {
+    h.it.wait_until("PAY-1 to be applied after the retries", |_| {
         h.entity("jiraIssue", "PAY-1").is_some()
     })
-    .await;
+    .await
+    .unwrap();
     h.settled().await;
-    let stats = h.live.stats();
+    let stats = h.stats();
     assert_eq!(
         (stats.retried, stats.processed, stats.dead_lettered),
         (2, 1, 0)
@@ -469,7 +469,7 @@ async fn a_jira_401_during_a_webhook_is_not_retried_and_is_dead_lettered() {
         202
     );
     h.settled().await;
-    let stats = h.live.stats();
+    let stats = h.stats();
     assert_eq!((stats.retried, stats.dead_lettered), (0, 1));
     assert!(h.entity("jiraIssue", "PAY-1").is_none());
     h.stop().await;
