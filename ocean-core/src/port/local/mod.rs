@@ -26,6 +26,7 @@
 //! - deletes of all entities finish at once (their migration is already `COMPLETED`).
 
 mod clock;
+mod entity;
 mod error;
 mod faults;
 mod query;
@@ -34,10 +35,10 @@ mod schema;
 mod state;
 mod store;
 
+pub use entity::LocalEntity;
 pub use faults::FaultConfig;
 pub use routes::STATS_PATH;
 pub use state::StateFile;
-pub use store::LocalEntity;
 
 use crate::config::Secret;
 use crate::port::types::Blueprint;

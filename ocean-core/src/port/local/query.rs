@@ -1,9 +1,9 @@
 //! Port search queries: parsing a query tree and matching stored entities against it.
 
 use super::clock::parse_time;
+use super::entity::StoredEntity;
 use super::error::{ApiError, describe};
 use super::schema::json_equal;
-use super::store::StoredEntity;
 use serde_json::{Map, Value};
 
 /// What a rule looks at.

@@ -3,7 +3,8 @@
 //! Entities live in one map per blueprint. A second index, by datasource, keeps the
 //! ownership listing (`datasource-entities`) a range walk instead of a scan of everything.
 
-use super::clock::{Clock, format_micros, parse_time};
+use super::clock::{Clock, format_micros};
+use super::entity::{LocalEntity, StoredEntity};
 use super::error::{ApiError, describe};
 use super::query::Query;
 use super::schema::{CompiledBlueprint, is_valid_entity_identifier};
@@ -13,128 +14,6 @@ use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Bound;
 use std::sync::Arc;
-
-/// An entity as the local Port stores it.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct StoredEntity {
-    pub(crate) identifier: String,
-    pub(crate) title: Option<String>,
-    pub(crate) icon: Option<String>,
-    pub(crate) team: Vec<String>,
-    pub(crate) properties: Map<String, Value>,
-    pub(crate) relations: Map<String, Value>,
-    pub(crate) datasource: Option<Arc<str>>,
-    pub(crate) created_at: i64,
-    pub(crate) updated_at: i64,
-    pub(crate) created_by: Arc<str>,
-    pub(crate) updated_by: Arc<str>,
-}
-
-impl StoredEntity {
-    /// The entity as Port returns it.
-    pub(crate) fn to_json(&self, blueprint: &str) -> Value {
-        let mut out = Map::with_capacity(11);
-        out.insert("identifier".into(), Value::String(self.identifier.clone()));
-        out.insert(
-            "title".into(),
-            self.title.clone().map_or(Value::Null, Value::String),
-        );
-        if let Some(icon) = &self.icon {
-            out.insert("icon".into(), Value::String(icon.clone()));
-        }
-        out.insert("blueprint".into(), Value::String(blueprint.to_owned()));
-        out.insert(
-            "team".into(),
-            Value::Array(self.team.iter().cloned().map(Value::String).collect()),
-        );
-        out.insert("properties".into(), Value::Object(self.properties.clone()));
-        out.insert("relations".into(), Value::Object(self.relations.clone()));
-        out.insert(
-            "createdAt".into(),
-            Value::String(format_micros(self.created_at)),
-        );
-        out.insert(
-            "createdBy".into(),
-            Value::String(self.created_by.to_string()),
-        );
-        out.insert(
-            "updatedAt".into(),
-            Value::String(format_micros(self.updated_at)),
-        );
-        out.insert(
-            "updatedBy".into(),
-            Value::String(self.updated_by.to_string()),
-        );
-        Value::Object(out)
-    }
-
-    /// The identifiers a relation value points at.
-    fn relation_targets(value: &Value) -> impl Iterator<Item = &str> {
-        let (single, many) = match value {
-            Value::String(s) => (Some(s.as_str()), None),
-            Value::Array(items) => (None, Some(items.iter().filter_map(Value::as_str))),
-            _ => (None, None),
-        };
-        single.into_iter().chain(many.into_iter().flatten())
-    }
-}
-
-/// An entity of the local Port as seen by tests and in the state file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LocalEntity {
-    /// The identifier.
-    pub identifier: String,
-    /// The blueprint identifier.
-    pub blueprint: String,
-    /// The title, if any.
-    #[serde(default)]
-    pub title: Option<String>,
-    /// The icon, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub icon: Option<String>,
-    /// Owning teams.
-    #[serde(default)]
-    pub team: Vec<String>,
-    /// Property values.
-    #[serde(default)]
-    pub properties: Map<String, Value>,
-    /// Relation targets.
-    #[serde(default)]
-    pub relations: Map<String, Value>,
-    /// The datasource (the writer's Ocean user agent), if the writer was an Ocean integration.
-    #[serde(default)]
-    pub datasource: Option<String>,
-    /// Creation time, RFC 3339 UTC.
-    pub created_at: String,
-    /// Last write time, RFC 3339 UTC.
-    pub updated_at: String,
-    /// Who created it (the client id).
-    #[serde(default)]
-    pub created_by: String,
-    /// Who last wrote it (the client id).
-    #[serde(default)]
-    pub updated_by: String,
-}
-
-impl LocalEntity {
-    fn from_stored(blueprint: &str, e: &StoredEntity) -> Self {
-        Self {
-            identifier: e.identifier.clone(),
-            blueprint: blueprint.to_owned(),
-            title: e.title.clone(),
-            icon: e.icon.clone(),
-            team: e.team.clone(),
-            properties: e.properties.clone(),
-            relations: e.relations.clone(),
-            datasource: e.datasource.as_deref().map(str::to_owned),
-            created_at: format_micros(e.created_at),
-            updated_at: format_micros(e.updated_at),
-            created_by: e.created_by.to_string(),
-            updated_by: e.updated_by.to_string(),
-        }
-    }
-}
 
 /// A value that may be absent, explicitly null, or set.
 #[derive(Debug, Clone, PartialEq)]
@@ -485,34 +364,14 @@ impl Store {
 
     /// Inserts an entity read from a state file.
     pub(crate) fn load_entity(&mut self, e: LocalEntity) -> Result<(), String> {
-        let time = |label: &str, text: &str| {
-            parse_time(text).ok_or_else(|| {
-                format!(
-                    "entity \"{}\" of blueprint \"{}\": {label} \"{text}\" is not an RFC 3339 time",
-                    e.identifier, e.blueprint
-                )
-            })
-        };
-        let stored = StoredEntity {
-            identifier: e.identifier.clone(),
-            title: e.title,
-            icon: e.icon,
-            team: e.team,
-            properties: e.properties,
-            relations: e.relations,
-            datasource: e.datasource.map(Arc::from),
-            created_at: time("createdAt", &e.created_at)?,
-            updated_at: time("updatedAt", &e.updated_at)?,
-            created_by: Arc::from(e.created_by),
-            updated_by: Arc::from(e.updated_by),
-        };
-        if !self.blueprints.contains_key(&e.blueprint) {
+        let (blueprint, stored) = StoredEntity::from_local(e)?;
+        if !self.blueprints.contains_key(&blueprint) {
             return Err(format!(
-                "entity \"{}\" belongs to blueprint \"{}\", which the state does not define",
-                e.identifier, e.blueprint
+                "entity \"{}\" belongs to blueprint \"{blueprint}\", which the state does not define",
+                stored.identifier
             ));
         }
-        self.put(&e.blueprint, stored);
+        self.put(&blueprint, stored);
         Ok(())
     }
 
