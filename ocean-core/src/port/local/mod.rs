@@ -29,6 +29,7 @@ mod clock;
 mod entity;
 mod error;
 mod faults;
+mod input;
 mod query;
 mod routes;
 mod schema;
