@@ -35,6 +35,7 @@ mod routes;
 mod schema;
 mod state;
 mod store;
+mod writes;
 
 pub use entity::LocalEntity;
 pub use faults::FaultConfig;
