@@ -1,4 +1,7 @@
 //! Port search queries: parsing a query tree and matching stored entities against it.
+//!
+//! Queries sit just above the entity rows: this module may use the rows, the clock, blueprint
+//! schemas (JSON equality) and API errors; never the store, which runs queries over its rows.
 
 use super::clock::parse_time;
 use super::entity::StoredEntity;
