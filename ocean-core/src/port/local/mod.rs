@@ -26,18 +26,21 @@
 //! - deletes of all entities finish at once (their migration is already `COMPLETED`).
 
 mod clock;
+mod entity;
 mod error;
 mod faults;
+mod input;
 mod query;
 mod routes;
 mod schema;
 mod state;
 mod store;
+mod writes;
 
+pub use entity::LocalEntity;
 pub use faults::FaultConfig;
 pub use routes::STATS_PATH;
 pub use state::StateFile;
-pub use store::LocalEntity;
 
 use crate::config::Secret;
 use crate::port::types::Blueprint;

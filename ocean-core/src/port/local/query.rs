@@ -1,9 +1,12 @@
 //! Port search queries: parsing a query tree and matching stored entities against it.
+//!
+//! Queries sit just above the entity rows: this module may use the rows, the clock, blueprint
+//! schemas (JSON equality) and API errors; never the store, which runs queries over its rows.
 
 use super::clock::parse_time;
+use super::entity::StoredEntity;
 use super::error::{ApiError, describe};
 use super::schema::json_equal;
-use super::store::StoredEntity;
 use serde_json::{Map, Value};
 
 /// What a rule looks at.

@@ -2,9 +2,10 @@
 
 use super::LocalPortError;
 use super::clock::Clock;
+use super::entity::LocalEntity;
 use super::faults::FaultConfig;
 use super::schema::CompiledBlueprint;
-use super::store::{LocalEntity, Store};
+use super::store::Store;
 use crate::config::Secret;
 use crate::port::types::Blueprint;
 use indexmap::IndexMap;

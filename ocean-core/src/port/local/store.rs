@@ -1,414 +1,25 @@
-//! The catalog held by the local Port: blueprints and entities, with Port's write rules.
+//! The catalog held by the local Port: blueprints and entity rows, with the reads Port
+//! answers (one entity, searches, the datasource listing) and the bookkeeping of writes
+//! (storing and removing a row, migrations). Port's write rules are in `writes`.
 //!
 //! Entities live in one map per blueprint. A second index, by datasource, keeps the
 //! ownership listing (`datasource-entities`) a range walk instead of a scan of everything.
+//! Every change to a row goes through [`Store::put`] or [`Store::remove`], which keep that
+//! index in step.
+//!
+//! This module may use the entity rows, search queries, blueprint schemas, the clock and API
+//! errors; never the request inputs or the write rules built on top of it.
 
-use super::clock::{Clock, format_micros, parse_time};
-use super::error::{ApiError, describe};
+use super::clock::{Clock, format_micros};
+use super::entity::{LocalEntity, StoredEntity};
+use super::error::ApiError;
 use super::query::Query;
-use super::schema::{CompiledBlueprint, is_valid_entity_identifier};
-use actix_web::http::StatusCode;
+use super::schema::CompiledBlueprint;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 use std::sync::Arc;
-
-/// An entity as the local Port stores it.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct StoredEntity {
-    pub(crate) identifier: String,
-    pub(crate) title: Option<String>,
-    pub(crate) icon: Option<String>,
-    pub(crate) team: Vec<String>,
-    pub(crate) properties: Map<String, Value>,
-    pub(crate) relations: Map<String, Value>,
-    pub(crate) datasource: Option<Arc<str>>,
-    pub(crate) created_at: i64,
-    pub(crate) updated_at: i64,
-    pub(crate) created_by: Arc<str>,
-    pub(crate) updated_by: Arc<str>,
-}
-
-impl StoredEntity {
-    /// The entity as Port returns it.
-    pub(crate) fn to_json(&self, blueprint: &str) -> Value {
-        let mut out = Map::with_capacity(11);
-        out.insert("identifier".into(), Value::String(self.identifier.clone()));
-        out.insert(
-            "title".into(),
-            self.title.clone().map_or(Value::Null, Value::String),
-        );
-        if let Some(icon) = &self.icon {
-            out.insert("icon".into(), Value::String(icon.clone()));
-        }
-        out.insert("blueprint".into(), Value::String(blueprint.to_owned()));
-        out.insert(
-            "team".into(),
-            Value::Array(self.team.iter().cloned().map(Value::String).collect()),
-        );
-        out.insert("properties".into(), Value::Object(self.properties.clone()));
-        out.insert("relations".into(), Value::Object(self.relations.clone()));
-        out.insert(
-            "createdAt".into(),
-            Value::String(format_micros(self.created_at)),
-        );
-        out.insert(
-            "createdBy".into(),
-            Value::String(self.created_by.to_string()),
-        );
-        out.insert(
-            "updatedAt".into(),
-            Value::String(format_micros(self.updated_at)),
-        );
-        out.insert(
-            "updatedBy".into(),
-            Value::String(self.updated_by.to_string()),
-        );
-        Value::Object(out)
-    }
-
-    /// The identifiers a relation value points at.
-    fn relation_targets(value: &Value) -> impl Iterator<Item = &str> {
-        let (single, many) = match value {
-            Value::String(s) => (Some(s.as_str()), None),
-            Value::Array(items) => (None, Some(items.iter().filter_map(Value::as_str))),
-            _ => (None, None),
-        };
-        single.into_iter().chain(many.into_iter().flatten())
-    }
-}
-
-/// An entity of the local Port as seen by tests and in the state file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LocalEntity {
-    /// The identifier.
-    pub identifier: String,
-    /// The blueprint identifier.
-    pub blueprint: String,
-    /// The title, if any.
-    #[serde(default)]
-    pub title: Option<String>,
-    /// The icon, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub icon: Option<String>,
-    /// Owning teams.
-    #[serde(default)]
-    pub team: Vec<String>,
-    /// Property values.
-    #[serde(default)]
-    pub properties: Map<String, Value>,
-    /// Relation targets.
-    #[serde(default)]
-    pub relations: Map<String, Value>,
-    /// The datasource (the writer's Ocean user agent), if the writer was an Ocean integration.
-    #[serde(default)]
-    pub datasource: Option<String>,
-    /// Creation time, RFC 3339 UTC.
-    pub created_at: String,
-    /// Last write time, RFC 3339 UTC.
-    pub updated_at: String,
-    /// Who created it (the client id).
-    #[serde(default)]
-    pub created_by: String,
-    /// Who last wrote it (the client id).
-    #[serde(default)]
-    pub updated_by: String,
-}
-
-impl LocalEntity {
-    fn from_stored(blueprint: &str, e: &StoredEntity) -> Self {
-        Self {
-            identifier: e.identifier.clone(),
-            blueprint: blueprint.to_owned(),
-            title: e.title.clone(),
-            icon: e.icon.clone(),
-            team: e.team.clone(),
-            properties: e.properties.clone(),
-            relations: e.relations.clone(),
-            datasource: e.datasource.as_deref().map(str::to_owned),
-            created_at: format_micros(e.created_at),
-            updated_at: format_micros(e.updated_at),
-            created_by: e.created_by.to_string(),
-            updated_by: e.updated_by.to_string(),
-        }
-    }
-}
-
-/// A value that may be absent, explicitly null, or set.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Patch<T> {
-    Absent,
-    Set(Option<T>),
-}
-
-/// How an entity names itself: a plain identifier or a search resolved against the blueprint.
-#[derive(Debug, Clone)]
-pub(crate) enum IdentifierInput {
-    Plain(String),
-    Search(Query),
-}
-
-/// A relation value as sent.
-#[derive(Debug, Clone)]
-enum RelationInput {
-    Null,
-    One(String),
-    Many(Vec<String>),
-    Search(Query),
-}
-
-/// An entity body after the checks that need no lock (shape, properties).
-#[derive(Debug, Clone)]
-pub(crate) struct EntityInput {
-    pub(crate) identifier: IdentifierInput,
-    title: Patch<String>,
-    icon: Patch<String>,
-    team: Patch<Vec<String>>,
-    properties: Option<Map<String, Value>>,
-    relations: Option<Vec<(String, RelationInput)>>,
-}
-
-/// Why one entity of a write failed; `identifier` is `"unknown"` when a search did not resolve.
-#[derive(Debug, Clone)]
-pub(crate) struct EntityFailure {
-    pub(crate) identifier: String,
-    pub(crate) error: ApiError,
-}
-
-impl EntityFailure {
-    fn new(identifier: &str, error: ApiError) -> Self {
-        Self {
-            identifier: identifier.to_owned(),
-            error,
-        }
-    }
-}
-
-/// Query flags of an entity write.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct WriteOptions {
-    pub(crate) upsert: bool,
-    pub(crate) merge: bool,
-    pub(crate) create_missing_related_entities: bool,
-    pub(crate) validation_only: bool,
-}
-
-/// Who writes: the datasource (from the user agent) and the actor (the client id).
-#[derive(Debug, Clone)]
-pub(crate) struct Writer {
-    pub(crate) datasource: Option<Arc<str>>,
-    pub(crate) actor: Arc<str>,
-}
-
-fn optional_string(field: &str, value: Option<Value>) -> Result<Patch<String>, ApiError> {
-    match value {
-        None => Ok(Patch::Absent),
-        Some(Value::Null) => Ok(Patch::Set(None)),
-        Some(Value::String(s)) => Ok(Patch::Set(Some(s))),
-        Some(other) => Err(ApiError::schema_mismatch(format!(
-            "\"{field}\" must be a string or null, got {}",
-            describe(&other)
-        ))),
-    }
-}
-
-impl EntityInput {
-    /// Checks an entity body against its blueprint, without looking at other entities.
-    /// On failure, returns the identifier to report with the error.
-    pub(crate) fn parse(
-        value: Value,
-        blueprint: &CompiledBlueprint,
-    ) -> Result<Self, EntityFailure> {
-        let Value::Object(mut obj) = value else {
-            return Err(EntityFailure::new(
-                "unknown",
-                ApiError::invalid(format!(
-                    "expected an entity object, got {}",
-                    describe(&value)
-                )),
-            ));
-        };
-        let identifier = match obj.remove("identifier") {
-            Some(Value::String(id)) => {
-                if !is_valid_entity_identifier(&id) {
-                    return Err(EntityFailure::new(
-                        &id,
-                        ApiError::invalid(format!(
-                            "identifier \"{}\" must match ^[A-Za-z0-9@_.+:\\/=-]+$ and have at most \
-                             1000 characters",
-                            id.chars().take(100).collect::<String>()
-                        )),
-                    ));
-                }
-                IdentifierInput::Plain(id)
-            }
-            Some(query @ Value::Object(_)) => IdentifierInput::Search(
-                Query::parse(&query).map_err(|e| EntityFailure::new("unknown", e))?,
-            ),
-            other => {
-                return Err(EntityFailure::new(
-                    "unknown",
-                    ApiError::invalid(format!(
-                        "\"identifier\" must be a string or a search query, got {}",
-                        other.as_ref().map_or("nothing".into(), describe)
-                    )),
-                ));
-            }
-        };
-        let shown = match &identifier {
-            IdentifierInput::Plain(id) => id.clone(),
-            IdentifierInput::Search(_) => "unknown".to_owned(),
-        };
-        let fail = |error: ApiError| EntityFailure::new(&shown, error);
-        match obj.remove("blueprint") {
-            None | Some(Value::Null) => {}
-            Some(Value::String(bp)) if bp == blueprint.identifier() => {}
-            Some(other) => {
-                return Err(fail(ApiError::invalid(format!(
-                    "\"blueprint\" is {} but the request is for blueprint \"{}\"",
-                    describe(&other),
-                    blueprint.identifier()
-                ))));
-            }
-        }
-        let title = optional_string("title", obj.remove("title")).map_err(&fail)?;
-        let icon = optional_string("icon", obj.remove("icon")).map_err(&fail)?;
-        let team = match obj.remove("team") {
-            None => Patch::Absent,
-            Some(Value::Null) => Patch::Set(None),
-            Some(Value::String(t)) => Patch::Set(Some(vec![t])),
-            Some(Value::Array(items)) => {
-                let mut teams = Vec::with_capacity(items.len());
-                for item in items {
-                    match item {
-                        Value::String(t) => teams.push(t),
-                        other => {
-                            return Err(fail(ApiError::schema_mismatch(format!(
-                                "\"team\" must list team names, got {}",
-                                describe(&other)
-                            ))));
-                        }
-                    }
-                }
-                Patch::Set(Some(teams))
-            }
-            // Team search queries resolve against Port's teams, which the local Port does not
-            // hold: the entity gets no team rather than a wrong one.
-            Some(Value::Object(_)) => Patch::Set(None),
-            Some(other) => {
-                return Err(fail(ApiError::schema_mismatch(format!(
-                    "\"team\" must be a string, a list of strings or null, got {}",
-                    describe(&other)
-                ))));
-            }
-        };
-        let properties = match obj.remove("properties") {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(props)) => {
-                blueprint.check_properties(&props, false).map_err(&fail)?;
-                Some(props)
-            }
-            Some(other) => {
-                return Err(fail(ApiError::schema_mismatch(format!(
-                    "\"properties\" must be an object, got {}",
-                    describe(&other)
-                ))));
-            }
-        };
-        let relations = match obj.remove("relations") {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(rels)) => {
-                let mut parsed = Vec::with_capacity(rels.len());
-                for (name, value) in rels {
-                    let Some(schema) = blueprint.relations.get(&name) else {
-                        return Err(fail(ApiError::schema_mismatch(format!(
-                            "relation \"{name}\" is not defined in blueprint \"{}\"",
-                            blueprint.identifier()
-                        ))));
-                    };
-                    let input = match value {
-                        Value::Null => RelationInput::Null,
-                        Value::Object(_) => {
-                            RelationInput::Search(Query::parse(&value).map_err(&fail)?)
-                        }
-                        Value::String(id) if !schema.many => RelationInput::One(id),
-                        Value::Array(items) if schema.many => {
-                            let mut ids = Vec::with_capacity(items.len());
-                            for item in items {
-                                match item {
-                                    Value::String(id) => ids.push(id),
-                                    other => {
-                                        return Err(fail(ApiError::schema_mismatch(format!(
-                                            "relation \"{name}\" must list identifiers, got {}",
-                                            describe(&other)
-                                        ))));
-                                    }
-                                }
-                            }
-                            RelationInput::Many(ids)
-                        }
-                        other => {
-                            let expected = if schema.many {
-                                "an array of identifiers (it is a many relation)"
-                            } else {
-                                "a single identifier (it is not a many relation)"
-                            };
-                            return Err(fail(ApiError::schema_mismatch(format!(
-                                "relation \"{name}\" must be {expected}, got {}",
-                                describe(&other)
-                            ))));
-                        }
-                    };
-                    parsed.push((name, input));
-                }
-                Some(parsed)
-            }
-            Some(other) => {
-                return Err(fail(ApiError::schema_mismatch(format!(
-                    "\"relations\" must be an object, got {}",
-                    describe(&other)
-                ))));
-            }
-        };
-        if let Some(unknown) = obj.keys().find(|k| !is_read_only_entity_field(k)) {
-            return Err(fail(ApiError::schema_mismatch(format!(
-                "unknown entity field \"{unknown}\""
-            ))));
-        }
-        Ok(Self {
-            identifier,
-            title,
-            icon,
-            team,
-            properties,
-            relations,
-        })
-    }
-}
-
-/// Fields Port returns on an entity and ignores when they are sent back.
-fn is_read_only_entity_field(name: &str) -> bool {
-    matches!(
-        name,
-        "createdAt" | "createdBy" | "updatedAt" | "updatedBy" | "scorecards" | "scorecardsStats"
-    )
-}
-
-/// Outcome of a successful entity write.
-#[derive(Debug, Clone)]
-pub(crate) struct Written {
-    pub(crate) identifier: String,
-    pub(crate) created: bool,
-}
-
-/// Outcome of a bulk delete.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Deletion {
-    pub(crate) deleted: Vec<String>,
-    pub(crate) failed: Vec<(String, ApiError)>,
-}
 
 /// Position in the datasource listing: the last entity of a page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -448,6 +59,34 @@ impl Store {
         self.entities.get(blueprint)?.get(id).map(|e| &**e)
     }
 
+    /// Every entity of a blueprint, in no particular order.
+    pub(super) fn entities_of(&self, blueprint: &str) -> impl Iterator<Item = &StoredEntity> {
+        self.entities
+            .get(blueprint)
+            .into_iter()
+            .flat_map(|m| m.values().map(|e| &**e))
+    }
+
+    /// The relations of every entity of a blueprint, to edit in place. Only relations: the
+    /// identifier and datasource, which the index depends on, stay out of reach.
+    pub(super) fn relations_of_mut(
+        &mut self,
+        blueprint: &str,
+    ) -> impl Iterator<Item = &mut Map<String, Value>> {
+        self.entities
+            .get_mut(blueprint)
+            .into_iter()
+            .flat_map(|m| m.values_mut().map(|e| &mut e.relations))
+    }
+
+    /// Identifiers of every entity of a blueprint, in no particular order.
+    pub(super) fn identifiers_of(&self, blueprint: &str) -> Vec<String> {
+        self.entities
+            .get(blueprint)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Entities of a blueprint in identifier order, as tests see them.
     pub(crate) fn local_entities(&self, blueprint: &str) -> Vec<LocalEntity> {
         let mut out: Vec<LocalEntity> = self
@@ -485,39 +124,19 @@ impl Store {
 
     /// Inserts an entity read from a state file.
     pub(crate) fn load_entity(&mut self, e: LocalEntity) -> Result<(), String> {
-        let time = |label: &str, text: &str| {
-            parse_time(text).ok_or_else(|| {
-                format!(
-                    "entity \"{}\" of blueprint \"{}\": {label} \"{text}\" is not an RFC 3339 time",
-                    e.identifier, e.blueprint
-                )
-            })
-        };
-        let stored = StoredEntity {
-            identifier: e.identifier.clone(),
-            title: e.title,
-            icon: e.icon,
-            team: e.team,
-            properties: e.properties,
-            relations: e.relations,
-            datasource: e.datasource.map(Arc::from),
-            created_at: time("createdAt", &e.created_at)?,
-            updated_at: time("updatedAt", &e.updated_at)?,
-            created_by: Arc::from(e.created_by),
-            updated_by: Arc::from(e.updated_by),
-        };
-        if !self.blueprints.contains_key(&e.blueprint) {
+        let (blueprint, stored) = StoredEntity::from_local(e)?;
+        if !self.blueprints.contains_key(&blueprint) {
             return Err(format!(
-                "entity \"{}\" belongs to blueprint \"{}\", which the state does not define",
-                e.identifier, e.blueprint
+                "entity \"{}\" belongs to blueprint \"{blueprint}\", which the state does not define",
+                stored.identifier
             ));
         }
-        self.put(&e.blueprint, stored);
+        self.put(&blueprint, stored);
         Ok(())
     }
 
     /// Stores an entity, keeping the datasource index in step.
-    fn put(&mut self, blueprint: &str, entity: StoredEntity) {
+    pub(super) fn put(&mut self, blueprint: &str, entity: StoredEntity) {
         let old_ds = self
             .entity(blueprint, &entity.identifier)
             .and_then(|e| e.datasource.clone());
@@ -538,6 +157,7 @@ impl Store {
             .insert(entity.identifier.clone(), Box::new(entity));
     }
 
+    /// Drops one entity from the datasource index.
     fn unindex(&mut self, datasource: &Arc<str>, blueprint: &str, id: &str) {
         if let Some(set) = self.by_datasource.get_mut(datasource) {
             set.remove(&(blueprint.to_owned(), id.to_owned()));
@@ -547,7 +167,8 @@ impl Store {
         }
     }
 
-    fn remove(&mut self, blueprint: &str, id: &str) -> Option<StoredEntity> {
+    /// Removes an entity, keeping the datasource index in step.
+    pub(super) fn remove(&mut self, blueprint: &str, id: &str) -> Option<StoredEntity> {
         let removed = self.entities.get_mut(blueprint)?.remove(id)?;
         if let Some(ds) = &removed.datasource {
             self.unindex(ds, blueprint, id);
@@ -556,7 +177,7 @@ impl Store {
     }
 
     /// Entities of `blueprint` matching `query`, in identifier order.
-    fn search_in(&self, blueprint: &str, query: &Query) -> Vec<&str> {
+    pub(super) fn search_in(&self, blueprint: &str, query: &Query) -> Vec<&str> {
         let mut ids: Vec<&str> = self
             .entities
             .get(blueprint)
@@ -610,330 +231,6 @@ impl Store {
             };
         hits.sort_unstable_by(|a, b| (a.0, &a.1.identifier).cmp(&(b.0, &b.1.identifier)));
         hits
-    }
-
-    /// Writes one entity with Port's rules (the body was checked by [`EntityInput::parse`]).
-    pub(crate) fn write_entity(
-        &mut self,
-        blueprint: &CompiledBlueprint,
-        input: EntityInput,
-        options: WriteOptions,
-        writer: &Writer,
-        clock: &Clock,
-    ) -> Result<Written, EntityFailure> {
-        let bp = blueprint.identifier();
-        let id = match input.identifier {
-            IdentifierInput::Plain(id) => id,
-            IdentifierInput::Search(query) => {
-                let hits = self.search_in(bp, &query);
-                match hits.as_slice() {
-                    [one] => (*one).to_owned(),
-                    [] => {
-                        return Err(EntityFailure::new(
-                            "unknown",
-                            ApiError::not_found(format!(
-                                "the search identifier matched no entity of blueprint \"{bp}\""
-                            )),
-                        ));
-                    }
-                    many => {
-                        return Err(EntityFailure::new(
-                            "unknown",
-                            ApiError::invalid(format!(
-                                "the search identifier matched {} entities of blueprint \"{bp}\"; \
-                                 it must match exactly one",
-                                many.len()
-                            )),
-                        ));
-                    }
-                }
-            }
-        };
-        let fail = |error: ApiError| EntityFailure::new(&id, error);
-        let existing = self.entity(bp, &id);
-        if existing.is_some() && !options.upsert {
-            return Err(fail(ApiError::conflict(format!(
-                "an entity with identifier \"{id}\" already exists in blueprint \"{bp}\""
-            ))));
-        }
-
-        // Resolve relations to identifiers and note the targets that do not exist.
-        let mut relations: Vec<(String, Value)> = Vec::new();
-        let mut missing: Vec<(String, String, String)> = Vec::new();
-        for (name, value) in input.relations.into_iter().flatten() {
-            let Some(schema) = blueprint.relations.get(&name) else {
-                continue;
-            };
-            let target = schema.target.as_str();
-            let ids: Vec<String> = match value {
-                RelationInput::Null => {
-                    relations.push((name, Value::Null));
-                    continue;
-                }
-                RelationInput::One(t) => vec![t],
-                RelationInput::Many(ts) => ts,
-                RelationInput::Search(q) => {
-                    let hits: Vec<String> = self
-                        .search_in(target, &q)
-                        .into_iter()
-                        .map(str::to_owned)
-                        .collect();
-                    if !schema.many && hits.len() != 1 {
-                        return Err(fail(ApiError::not_found(format!(
-                            "the search of relation \"{name}\" matched {} entities of blueprint \
-                             \"{target}\"; a single relation needs exactly one",
-                            hits.len()
-                        ))));
-                    }
-                    hits
-                }
-            };
-            for t in &ids {
-                if !is_valid_entity_identifier(t) {
-                    return Err(fail(ApiError::invalid(format!(
-                        "relation \"{name}\" points at \"{t}\", which is not a valid identifier"
-                    ))));
-                }
-                let is_self = target == bp && *t == id;
-                if !is_self && self.entity(target, t).is_none() {
-                    missing.push((name.clone(), target.to_owned(), t.clone()));
-                }
-            }
-            let value = if schema.many {
-                Value::Array(ids.into_iter().map(Value::String).collect())
-            } else {
-                ids.into_iter().next().map_or(Value::Null, Value::String)
-            };
-            relations.push((name, value));
-        }
-
-        // The entity after this write: merged into the existing one, or replacing it.
-        let now = clock.tick();
-        let mut entity = match (existing, options.merge) {
-            (Some(old), true) => old.clone(),
-            (Some(old), false) => StoredEntity {
-                title: None,
-                icon: None,
-                team: Vec::new(),
-                properties: Map::new(),
-                relations: Map::new(),
-                ..old.clone()
-            },
-            (None, _) => StoredEntity {
-                identifier: id.clone(),
-                title: None,
-                icon: None,
-                team: Vec::new(),
-                properties: Map::new(),
-                relations: Map::new(),
-                datasource: None,
-                created_at: now,
-                updated_at: now,
-                created_by: writer.actor.clone(),
-                updated_by: writer.actor.clone(),
-            },
-        };
-        if let Patch::Set(title) = input.title {
-            entity.title = title;
-        }
-        if let Patch::Set(icon) = input.icon {
-            entity.icon = icon;
-        }
-        if let Patch::Set(team) = input.team {
-            entity.team = team.unwrap_or_default();
-        }
-        for (name, value) in input.properties.into_iter().flatten() {
-            entity.properties.insert(name, value);
-        }
-        for (name, value) in relations {
-            entity.relations.insert(name, value);
-        }
-        blueprint
-            .check_properties(&entity.properties, true)
-            .map_err(&fail)?;
-        for (name, schema) in &blueprint.relations {
-            let set = entity.relations.get(name).is_some_and(|v| match v {
-                Value::Array(items) => !items.is_empty(),
-                other => !other.is_null(),
-            });
-            if schema.required && !set {
-                return Err(fail(ApiError::schema_mismatch(format!(
-                    "missing required relation \"{name}\" of blueprint \"{bp}\""
-                ))));
-            }
-        }
-        if !missing.is_empty() && !options.create_missing_related_entities {
-            let (name, target, t) = &missing[0];
-            return Err(fail(ApiError::not_found(format!(
-                "related entity \"{t}\" of relation \"{name}\" was not found in blueprint \
-                 \"{target}\" (set create_missing_related_entities=true to create it)"
-            ))));
-        }
-        let created = existing.is_none();
-        if options.validation_only {
-            return Ok(Written {
-                identifier: id,
-                created,
-            });
-        }
-        for (_, target, t) in missing {
-            if self.entity(&target, &t).is_some() {
-                continue;
-            }
-            let placeholder = StoredEntity {
-                identifier: t,
-                title: None,
-                icon: None,
-                team: Vec::new(),
-                properties: Map::new(),
-                relations: Map::new(),
-                datasource: writer.datasource.clone(),
-                created_at: now,
-                updated_at: now,
-                created_by: writer.actor.clone(),
-                updated_by: writer.actor.clone(),
-            };
-            self.put(&target, placeholder);
-        }
-        entity.datasource = writer.datasource.clone();
-        entity.updated_at = now;
-        entity.updated_by = writer.actor.clone();
-        self.put(bp, entity);
-        Ok(Written {
-            identifier: id,
-            created,
-        })
-    }
-
-    /// Blueprints with a relation to `target`: (blueprint, relation, required).
-    fn relations_into(&self, target: &str) -> Vec<(String, String, bool)> {
-        self.blueprints
-            .values()
-            .flat_map(|b| {
-                b.relations
-                    .iter()
-                    .filter(|(_, r)| r.target == target)
-                    .map(|(n, r)| (b.identifier().to_owned(), n.clone(), r.required))
-            })
-            .collect()
-    }
-
-    /// Deletes entities of one blueprint. With `delete_dependents`, entities whose required
-    /// relation points at a deleted one go too; without it, an entity that others require is
-    /// not deleted and is reported. Optional relations to deleted entities are cleared.
-    pub(crate) fn delete_entities(
-        &mut self,
-        blueprint: &str,
-        ids: &[String],
-        delete_dependents: bool,
-    ) -> Deletion {
-        let mut out = Deletion::default();
-        let mut doomed: HashSet<(String, String)> = HashSet::new();
-        for id in ids {
-            if self.entity(blueprint, id).is_some() {
-                doomed.insert((blueprint.to_owned(), id.clone()));
-            } else {
-                out.failed.push((
-                    id.clone(),
-                    ApiError::not_found(format!(
-                        "entity \"{id}\" was not found in blueprint \"{blueprint}\""
-                    )),
-                ));
-            }
-        }
-        // Walk required relations until no new dependent appears.
-        let mut frontier: Vec<(String, String)> = doomed.iter().cloned().collect();
-        let mut blocked: HashMap<String, (String, String)> = HashMap::new();
-        while !frontier.is_empty() {
-            let mut targets: BTreeMap<String, HashSet<String>> = BTreeMap::new();
-            for (bp, id) in frontier.drain(..) {
-                targets.entry(bp).or_default().insert(id);
-            }
-            for (target_bp, target_ids) in &targets {
-                for (src_bp, rel, required) in self.relations_into(target_bp) {
-                    if !required {
-                        continue;
-                    }
-                    let Some(map) = self.entities.get(&src_bp) else {
-                        continue;
-                    };
-                    for e in map.values() {
-                        let key = (src_bp.clone(), e.identifier.clone());
-                        if doomed.contains(&key) {
-                            continue;
-                        }
-                        let hit = e.relations.get(&rel).and_then(|v| {
-                            StoredEntity::relation_targets(v).find(|t| target_ids.contains(*t))
-                        });
-                        if let Some(t) = hit {
-                            if delete_dependents {
-                                doomed.insert(key.clone());
-                                frontier.push(key);
-                            } else {
-                                blocked.entry(t.to_owned()).or_insert(key);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        for id in ids {
-            if let Some((src_bp, src_id)) = blocked.get(id) {
-                doomed.remove(&(blueprint.to_owned(), id.clone()));
-                out.failed.push((
-                    id.clone(),
-                    ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "has_dependents",
-                        format!(
-                            "entity \"{id}\" is required by \"{src_id}\" of blueprint \
-                             \"{src_bp}\" (use delete_dependents=true to delete both)"
-                        ),
-                    ),
-                ));
-            }
-        }
-        let mut by_bp: BTreeMap<String, HashSet<String>> = BTreeMap::new();
-        for (bp, id) in doomed {
-            self.remove(&bp, &id);
-            if bp == blueprint {
-                out.deleted.push(id.clone());
-            }
-            by_bp.entry(bp).or_default().insert(id);
-        }
-        for (target_bp, gone) in &by_bp {
-            for (src_bp, rel, _) in self.relations_into(target_bp) {
-                let Some(map) = self.entities.get_mut(&src_bp) else {
-                    continue;
-                };
-                for e in map.values_mut() {
-                    match e.relations.get_mut(&rel) {
-                        Some(Value::String(t)) if gone.contains(t.as_str()) => {
-                            e.relations.insert(rel.clone(), Value::Null);
-                        }
-                        Some(Value::Array(items)) => {
-                            items.retain(|v| v.as_str().is_none_or(|t| !gone.contains(t)));
-                        }
-                        _ => {}
-                    }
-                }
-            }
-        }
-        let order: HashMap<&String, usize> =
-            ids.iter().enumerate().map(|(i, id)| (id, i)).collect();
-        out.deleted
-            .sort_by_key(|id| order.get(id).copied().unwrap_or(usize::MAX));
-        out
-    }
-
-    /// Deletes every entity of a blueprint (and entities that require them); returns how many.
-    pub(crate) fn delete_all_entities(&mut self, blueprint: &str) -> usize {
-        let ids: Vec<String> = self
-            .entities
-            .get(blueprint)
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default();
-        self.delete_entities(blueprint, &ids, true).deleted.len()
     }
 
     /// One page of entities whose datasource starts with `prefix` and ends with `suffix`,
@@ -996,12 +293,7 @@ impl Store {
 
     /// Removes a blueprint's entity map (the blueprint itself is removed by the caller).
     pub(crate) fn drop_blueprint_entities(&mut self, blueprint: &str) {
-        let ids: Vec<String> = self
-            .entities
-            .get(blueprint)
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default();
-        for id in ids {
+        for id in self.identifiers_of(blueprint) {
             self.remove(blueprint, &id);
         }
         self.entities.remove(blueprint);

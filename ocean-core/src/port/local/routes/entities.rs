@@ -1,8 +1,8 @@
 //! Entity writes and reads: single and bulk upsert, single and bulk delete, get.
 
 use super::super::error::{ApiError, describe};
+use super::super::input::{EntityInput, WriteOptions};
 use super::super::state::Shared;
-use super::super::store::{EntityInput, WriteOptions};
 use super::{QueryParams, writer};
 use crate::port::types::{BulkEntityError, BulkEntityResult};
 use actix_web::http::StatusCode;

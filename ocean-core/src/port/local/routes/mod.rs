@@ -12,8 +12,8 @@ pub(crate) use webhooks::redacted as redacted_webhook;
 
 use super::error::ApiError;
 use super::faults::Fault;
+use super::input::Writer;
 use super::state::Shared;
-use super::store::Writer;
 use crate::port::Datasource;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
