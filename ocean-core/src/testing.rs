@@ -37,7 +37,7 @@
 use crate::config::{ApplicationSettings, ConfigError, ConfigSources, OceanSettings};
 use crate::live_events::ProcessorRetryPolicy;
 use crate::port::client::PortClient;
-use crate::port::local::{LocalEntity, LocalPortState};
+use crate::port::local::{LocalEntity, LocalPortHandle, LocalPortState};
 use crate::registry::{Registry, RegistryError};
 use crate::runtime::{
     IntegrationInfo, Launch, NoConfig, ResyncOutcome, RunningIntegration, StartupError, Trigger,
@@ -101,6 +101,7 @@ pub struct TestIntegrationBuilder {
     registry: Option<Registry>,
     processor_retries: Option<ProcessorRetryPolicy>,
     wait: Duration,
+    standalone: Option<LocalPortState>,
 }
 
 impl std::fmt::Debug for TestIntegrationBuilder {
@@ -154,6 +155,21 @@ impl TestIntegrationBuilder {
         self
     }
 
+    /// Runs against this standalone local Port (its URL and credentials) instead of an
+    /// embedded one, e.g. to keep its catalog across two runs of the integration.
+    pub fn local_port(mut self, port: &LocalPortHandle) -> Self {
+        self.settings
+            .push(("OCEAN__PORT__BASE_URL".into(), port.url().to_owned()));
+        self.settings
+            .push(("OCEAN__PORT__CLIENT_ID".into(), port.client_id().to_owned()));
+        self.settings.push((
+            "OCEAN__PORT__CLIENT_SECRET".into(),
+            port.client_secret().expose().to_owned(),
+        ));
+        self.standalone = Some(port.state());
+        self
+    }
+
     /// How long the `wait_*` methods wait before giving up (default [`DEFAULT_WAIT`]).
     pub fn wait_timeout(mut self, wait: Duration) -> Self {
         self.wait = wait;
@@ -187,13 +203,15 @@ impl TestIntegrationBuilder {
         args.bind_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
         args.require_server = true;
         let running = launch(args).await?;
-        let (Some(addr), Some(local)) = (running.server_addr(), running.local_port()) else {
+        let catalog = self
+            .standalone
+            .or_else(|| running.local_port().map(LocalPortHandle::state));
+        let (Some(addr), Some(catalog)) = (running.server_addr(), catalog) else {
             running.shutdown().await;
             return Err(TestError::Missing(
-                "the test harness runs against the embedded local Port and its own HTTP server: unset OCEAN__PORT__CLIENT_ID and OCEAN__PORT__CLIENT_SECRET".into(),
+                "the test harness runs against a local Port (embedded, or given with `local_port`): unset OCEAN__PORT__CLIENT_ID and OCEAN__PORT__CLIENT_SECRET".into(),
             ));
         };
-        let catalog = local.state();
         Ok(TestIntegration {
             base: format!("http://{addr}"),
             running,
@@ -305,6 +323,7 @@ impl TestIntegration {
             registry: None,
             processor_retries: None,
             wait: DEFAULT_WAIT,
+            standalone: None,
         }
     }
 
@@ -342,7 +361,7 @@ impl TestIntegration {
         self.running.port()
     }
 
-    /// The embedded local Port's catalog, which the integration writes to.
+    /// The local Port's catalog, which the integration writes to.
     pub fn catalog(&self) -> &LocalPortState {
         &self.catalog
     }
@@ -459,6 +478,12 @@ impl TestIntegration {
             stats.queue_depth == 0 && stats.accepted == stats.processed + stats.dead_lettered
         })
         .await
+    }
+
+    /// The running integration itself, for tests that drive its shutdown (`run_until`,
+    /// `shutdown`) themselves.
+    pub fn into_running(self) -> RunningIntegration {
+        self.running
     }
 
     /// Stops the integration gracefully (live events drained, local Port stopped).

@@ -11,6 +11,7 @@ use ocean::mapping::ResourceConfig;
 use ocean::port::local::{LocalPort, LocalPortHandle};
 use ocean::registry::{Registry, ResyncHandler, ResyncStream, one_batch};
 use ocean::runtime::{IntegrationInfo, Launch, NoConfig, RunningIntegration, launch};
+use ocean::testing::{TestIntegration, TestIntegrationBuilder};
 use ocean::{Context, Error, RawItem, Result};
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -167,31 +168,27 @@ fn resources() -> TempDir {
     dir
 }
 
-async fn start(resources: &TempDir, extra: &[(&str, &str)]) -> RunningIntegration {
-    let mut sources = ConfigSources::new()
-        .with_env_var("OCEAN__INTEGRATION__IDENTIFIER", IDENTIFIER)
-        .with_env_var(
+fn harness(resources: &TempDir, extra: &[(&str, &str)]) -> TestIntegrationBuilder {
+    let mut builder = TestIntegration::builder(INFO)
+        .registry(registry())
+        .setting("OCEAN__INTEGRATION__IDENTIFIER", IDENTIFIER)
+        .setting(
             "OCEAN__RESOURCES_PATH",
             resources.path().display().to_string(),
         )
-        .with_env_var("OCEAN__EVENT_LISTENER__TYPE", "WEBHOOKS_ONLY")
-        .with_env_var("OCEAN__SEND_RAW_DATA_EXAMPLES", "false")
-        .with_env_var("OCEAN__MAX_WAIT_SECONDS_BEFORE_SHUTDOWN", "10")
-        .with_env_var("APPLICATION__PORT", "0");
+        .setting("OCEAN__MAX_WAIT_SECONDS_BEFORE_SHUTDOWN", "10");
     for (name, value) in extra {
-        sources = sources.with_env_var(*name, *value);
+        builder = builder.setting(*name, *value);
     }
-    let settings = OceanSettings::load(&sources, Some("live-runtime-test")).expect("settings");
-    let application = ApplicationSettings::load(&sources).expect("application settings");
-    let mut args = Launch::new(
-        INFO,
-        settings,
-        application,
-        registry(),
-        Arc::new(NoConfig {}),
-    );
-    args.bind_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    launch(args).await.expect("the integration starts")
+    builder
+}
+
+async fn start(resources: &TempDir, extra: &[(&str, &str)]) -> RunningIntegration {
+    harness(resources, extra)
+        .start()
+        .await
+        .expect("the integration starts")
+        .into_running()
 }
 
 fn base(running: &RunningIntegration) -> String {
@@ -377,15 +374,12 @@ async fn shutdown_drains_an_event_in_flight() {
         .await
         .expect("local Port starts");
     let dir = resources();
-    let running = start(
-        &dir,
-        &[
-            ("OCEAN__PORT__BASE_URL", port.url()),
-            ("OCEAN__PORT__CLIENT_ID", "drain-id"),
-            ("OCEAN__PORT__CLIENT_SECRET", "drain-secret"),
-        ],
-    )
-    .await;
+    let running = harness(&dir, &[])
+        .local_port(&port)
+        .start()
+        .await
+        .expect("the integration starts")
+        .into_running();
     let mut gated = event("drain", "d1");
     gated["gate"] = json!(true);
     let (status, _) = post(
