@@ -64,7 +64,7 @@ pub fn plan_results(
         updated.log_issues(resource.kind(), None);
         upserts.extend(updated.entities);
         candidates.extend(updated.filtered_out.entities);
-        let deleted = resource.map_batch(&result.deleted_raw_results, true);
+        let deleted = resource.map_batch_for_deletion(&result.deleted_raw_results);
         deleted.log_issues(resource.kind(), None);
         candidates.extend(deleted.entities);
     }
@@ -368,7 +368,7 @@ impl LiveApplier {
             let mut deletions = Vec::new();
             for (index, _) in compiled.config.resources_of_kind(&kind_owned) {
                 if let Some(resource) = compiled.resources.get(index) {
-                    let outcome = resource.map_batch(&items, false);
+                    let outcome = resource.map_batch_for_deletion(&items);
                     outcome.log_issues(resource.kind(), None);
                     deletions.extend(outcome.entities);
                 }

@@ -207,14 +207,44 @@ impl CompiledMapping {
         }
     }
 
-    /// Maps one converted item: the entity when identifier and blueprint are truthy.
+    /// Maps one converted item: the entity when identifier and blueprint are truthy. With
+    /// [`Fields::Identity`] only those two are evaluated (what a delete needs).
     fn map<'r>(
         &'r self,
         input: &JqInput<'_>,
+        fields: Fields,
         misconfigured: &mut Misconfigured<'r>,
     ) -> Option<Entity> {
         let identifier = self.identifier.eval(input, misconfigured);
         let blueprint = self.blueprint.eval(input, misconfigured);
+        if fields == Fields::Identity {
+            if !truthy(&identifier) || !truthy(&blueprint) {
+                return None;
+            }
+            let blueprint = match blueprint {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            // Relations order deletes (dependents first); a relation the payload cannot give
+            // is simply absent, so their misconfigurations are not reported.
+            let mut unreported = Misconfigured::new();
+            let relations = self.relations.as_ref().map(|rels| {
+                rels.iter()
+                    .map(|(k, f)| (k.clone(), f.eval(input, &mut unreported)))
+                    .filter(|(_, v)| !v.is_null())
+                    .collect::<Map<String, Value>>()
+            });
+            return Some(Entity {
+                identifier,
+                blueprint,
+                title: None,
+                icon: None,
+                team: None,
+                properties: None,
+                relations,
+                extra: Map::new(),
+            });
+        }
         let title = self.title.as_ref().map(|f| f.eval(input, misconfigured));
         let icon = self.icon.as_ref().map(|f| f.eval(input, misconfigured));
         let team = self.team.as_ref().map(|f| f.eval(input, misconfigured));
@@ -247,6 +277,17 @@ impl CompiledMapping {
             extra: Map::new(),
         })
     }
+}
+
+/// Which fields of the mapping an item is mapped with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fields {
+    /// Every field: what upserts need.
+    All,
+    /// The identifier and the blueprint (reported when misconfigured) and the relations (not
+    /// reported): what deletes need. No property is evaluated, so a minimal "deleted" payload
+    /// does not report a misconfiguration per missing property.
+    Identity,
 }
 
 /// Python truthiness, which Ocean uses to decide whether an entity has an identifier and a
@@ -434,7 +475,20 @@ impl CompiledResource {
             ..Sink::default()
         };
         for (index, item) in items.iter().enumerate() {
-            self.map_raw_item(index, item, parse_all, &mut sink);
+            self.map_raw_item(index, item, parse_all, Fields::All, &mut sink);
+        }
+        sink.into_outcome()
+    }
+
+    /// Maps a batch for deletion: the items the selector passes become entities holding only
+    /// their identifier, blueprint and relations (nothing else of the mapping is evaluated).
+    pub fn map_batch_for_deletion(&self, items: &[Value]) -> MappingOutcome {
+        let mut sink = Sink {
+            entities: Vec::with_capacity(items.len()),
+            ..Sink::default()
+        };
+        for (index, item) in items.iter().enumerate() {
+            self.map_raw_item(index, item, false, Fields::Identity, &mut sink);
         }
         sink.into_outcome()
     }
@@ -455,7 +509,7 @@ impl CompiledResource {
                     };
                     for (offset, item) in part.iter().enumerate() {
                         let index = chunk * PARALLEL_CHUNK + offset;
-                        self.map_raw_item(index, item, parse_all, &mut sink);
+                        self.map_raw_item(index, item, parse_all, Fields::All, &mut sink);
                     }
                     sink
                 })
@@ -473,9 +527,16 @@ impl CompiledResource {
 
     /// Maps one raw item into `out`; a failing item adds its failure after any entities of
     /// the elements mapped before it failed.
-    fn map_raw_item<'r>(&'r self, index: usize, item: &Value, parse_all: bool, out: &mut Sink<'r>) {
+    fn map_raw_item<'r>(
+        &'r self,
+        index: usize,
+        item: &Value,
+        parse_all: bool,
+        fields: Fields,
+        out: &mut Sink<'r>,
+    ) {
         let Some(fan_out) = &self.fan_out else {
-            if let Err(message) = self.map_one(item, parse_all, out) {
+            if let Err(message) = self.map_one(item, parse_all, fields, out) {
                 out.failures.push(ItemFailure { index, message });
             }
             return;
@@ -531,7 +592,7 @@ impl CompiledResource {
         for element in elements {
             let mut expanded = parent.clone();
             expanded.insert(fan_out.name.clone(), element);
-            if let Err(message) = self.map_one(&Value::Object(expanded), parse_all, out) {
+            if let Err(message) = self.map_one(&Value::Object(expanded), parse_all, fields, out) {
                 out.failures.push(ItemFailure { index, message });
                 break;
             }
@@ -543,6 +604,7 @@ impl CompiledResource {
         &'r self,
         item: &Value,
         parse_all: bool,
+        fields: Fields,
         out: &mut Sink<'r>,
     ) -> Result<(), String> {
         let input = JqInput::new(item);
@@ -553,7 +615,7 @@ impl CompiledResource {
                 return Ok(());
             }
         }
-        match self.mapping.map(&input, &mut out.misconfigured) {
+        match self.mapping.map(&input, fields, &mut out.misconfigured) {
             Some(entity) if passed => out.entities.push(entity),
             Some(entity) => out.filtered_entities.push(entity),
             None if passed => out.skipped += 1,

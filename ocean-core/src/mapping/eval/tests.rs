@@ -420,3 +420,46 @@ fn mapping_recursion_fails_the_field_not_the_process() {
     let out = r.map_batch_parallel(&[json!({})], false);
     assert_eq!(out.misconfigurations["identifier"], "def f: 1 + f; f");
 }
+
+#[test]
+fn a_deletion_maps_only_the_identity_and_reports_no_missing_property() {
+    let r = resource(
+        json!({
+            "identifier": ".key", "blueprint": "\"issue\"", "title": ".fields.summary",
+            "properties": {"status": ".fields.status.name", "url": "\"https://x/\" + .key"},
+            "relations": {"project": ".fields.project.key"},
+        }),
+        ".key != \"SKIP-1\"",
+    );
+    // A "deleted" webhook often carries little more than the key.
+    let out = r.map_batch_for_deletion(&[
+        json!({"key": "A-1"}),
+        json!({"key": "B-2", "fields": {"project": {"key": "B"}}}),
+        json!({"key": "SKIP-1"}),
+    ]);
+    let entities: Vec<Value> = out.entities.iter().map(entity_json).collect();
+    assert_eq!(
+        entities,
+        [
+            json!({"identifier": "A-1", "blueprint": "issue", "relations": {}}),
+            json!({"identifier": "B-2", "blueprint": "issue", "relations": {"project": "B"}}),
+        ]
+    );
+    assert!(
+        out.misconfigurations.is_empty(),
+        "{:?}",
+        out.misconfigurations
+    );
+    assert_eq!(out.filtered_out.count, 1, "the selector still applies");
+}
+
+#[test]
+fn a_deletion_without_an_identifier_is_skipped_and_reported() {
+    let r = resource(
+        json!({"identifier": ".id", "blueprint": "\"issue\""}),
+        "true",
+    );
+    let out = r.map_batch_for_deletion(&[json!({"key": "A-1"})]);
+    assert!(out.entities.is_empty());
+    assert_eq!(out.skipped, 1);
+}
