@@ -64,6 +64,8 @@ struct Record {
     what: &'static str,
     /// The selector of the resource `handle_event` ran for, when there is one.
     selector: Option<String>,
+    /// When it happened, on tokio's clock (which tests with paused time control).
+    at: tokio::time::Instant,
 }
 
 static LOG: LazyLock<Mutex<HashMap<String, Vec<Record>>>> = LazyLock::new(Default::default);
@@ -81,6 +83,7 @@ fn record(payload: &Value, what: &'static str, selector: Option<&str>) {
         .push(Record {
             what,
             selector: selector.map(str::to_owned),
+            at: tokio::time::Instant::now(),
         });
 }
 
@@ -105,7 +108,8 @@ fn attempts_for(payload: &Value, selector: &str) -> usize {
 
 /// Wants `{"type": "repo"}` events; records every hook. Payload knobs: `fail_times` (fail
 /// retryably that many times in all), `fail_first_per_resource` (fail retryably on the first
-/// attempt of each resource), `sleep_ms` (sleep in every attempt).
+/// attempt of each resource), `sleep_ms` (sleep in every attempt), `no_results` (succeed with
+/// nothing to write, so Port is never called).
 #[derive(Default)]
 struct Recorder;
 
@@ -147,6 +151,9 @@ impl WebhookProcessor for Recorder {
             return Err(Error::retryable(Error::msg(
                 "first call per resource fails",
             )));
+        }
+        if payload["no_results"] == true {
+            return Ok(WebhookEventRawResults::default());
         }
         Ok(WebhookEventRawResults::updated(vec![
             json!({"id": payload["id"], "name": payload["name"]}),
@@ -210,11 +217,15 @@ fn fast_retries(max_retries: u32) -> ProcessorRetryPolicy {
 }
 
 fn recorder(max_retries: u32) -> WebhookProcessorRegistration {
+    recorder_retrying(fast_retries(max_retries))
+}
+
+fn recorder_retrying(retry: ProcessorRetryPolicy) -> WebhookProcessorRegistration {
     WebhookProcessorRegistration {
         path: PATH,
         name: "Recorder",
         kinds: &["repository"],
-        retry: fast_retries(max_retries),
+        retry,
         file: file!(),
         line: line!(),
         factory: processor_factory::<Recorder>,
@@ -234,10 +245,11 @@ fn declines() -> WebhookProcessorRegistration {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Harness: a local Port with the `service` blueprint and a manager over it.
+// Harness: a local Port with the `service` blueprint and a manager over it; or, for tests on
+// paused time, a manager whose processors write nothing, with no Port at all.
 
 struct Harness {
-    port: LocalPortHandle,
+    port: Option<LocalPortHandle>,
     live: LiveEvents,
 }
 
@@ -248,6 +260,16 @@ fn options() -> LiveEventsOptions {
         shutdown_grace: Duration::from_secs(20),
         ..LiveEventsOptions::default()
     }
+}
+
+fn port_client(url: &str) -> PortClient {
+    PortClient::new(PortClientConfig::new(
+        url,
+        Secret::from("id"),
+        Secret::from("secret"),
+        Datasource::exporter("test", "1.0.0", "acceptance"),
+    ))
+    .unwrap()
 }
 
 async fn harness(
@@ -262,18 +284,39 @@ async fn harness(
         .start()
         .await
         .unwrap();
-    let client = PortClient::new(PortClientConfig::new(
-        port.url(),
-        Secret::from("id"),
-        Secret::from("secret"),
-        Datasource::exporter("test", "1.0.0", "acceptance"),
-    ))
-    .unwrap();
+    let client = port_client(port.url());
     let blueprint: Blueprint = serde_json::from_value(
         json!({"identifier": "service", "title": "Service", "schema": {"properties": {}}}),
     )
     .unwrap();
     client.create_blueprint(&blueprint).await.unwrap();
+    let live = manager(client, mapping, registrations, options, start).await;
+    Harness {
+        port: Some(port),
+        live,
+    }
+}
+
+/// A manager whose Port client points at a closed port: with paused time a real HTTP server
+/// would see its timeouts fire as the clock jumps, so these tests keep Port out of the way.
+/// Their processors must write nothing (`no_results`); a write would fail, dead-letter the
+/// event, and the test would see it.
+async fn harness_without_port(
+    registrations: Vec<WebhookProcessorRegistration>,
+    options: LiveEventsOptions,
+) -> Harness {
+    let client = port_client("http://127.0.0.1:1");
+    let live = manager(client, ONE_RESOURCE, registrations, options, true).await;
+    Harness { port: None, live }
+}
+
+async fn manager(
+    client: PortClient,
+    mapping: &str,
+    registrations: Vec<WebhookProcessorRegistration>,
+    options: LiveEventsOptions,
+    start: bool,
+) -> LiveEvents {
     let configs = Arc::new(FixedPortAppConfig::new(
         PortAppConfig::parse(mapping).unwrap(),
     ));
@@ -286,10 +329,16 @@ async fn harness(
     if start {
         live.start();
     }
-    Harness { port, live }
+    live
 }
 
 impl Harness {
+    fn port(&self) -> &LocalPortHandle {
+        self.port
+            .as_ref()
+            .expect("this test's harness has no local Port")
+    }
+
     async fn receive(&self, body: &Value) -> IntakeOutcome {
         self.live
             .receive(
@@ -301,7 +350,7 @@ impl Harness {
     }
 
     fn has_entity(&self, id: &str) -> bool {
-        self.port.state().entity("service", id).is_some()
+        self.port().state().entity("service", id).is_some()
     }
 
     /// Waits until the manager has finished (processed or dead-lettered) `n` events.
@@ -315,7 +364,9 @@ impl Harness {
 
     async fn stop(self) {
         self.live.shutdown().await;
-        self.port.stop().await.unwrap();
+        if let Some(port) = self.port {
+            port.stop().await.unwrap();
+        }
     }
 }
 
@@ -610,7 +661,7 @@ async fn a_handler_that_always_overruns_the_time_limit_is_dead_lettered_without_
         "{:?}",
         letters[0].failures
     );
-    assert_eq!(h.port.state().entity_count(), 0);
+    assert_eq!(h.port().state().entity_count(), 0);
     h.stop().await;
 }
 
@@ -638,5 +689,94 @@ async fn shutdown_waits_for_queued_events_to_be_processed() {
     for i in 0..5 {
         assert!(h.has_entity(&format!("r-drain-{i}")));
     }
-    h.port.stop().await.unwrap();
+    if let Some(port) = h.port {
+        port.stop().await.unwrap();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retry delays, on tokio's paused clock: the worker's sleeps end exactly when the policy says,
+// and the clock only moves when every task waits, so the observed waits are the delays.
+
+/// When each `handle_event` call of `test` started.
+fn handle_starts(test: &str) -> Vec<tokio::time::Instant> {
+    log_of(test)
+        .iter()
+        .filter(|r| r.what == "handle")
+        .map(|r| r.at)
+        .collect()
+}
+
+/// The waits between consecutive `handle_event` calls of `test`.
+fn waits_between_attempts(test: &str) -> Vec<Duration> {
+    handle_starts(test)
+        .windows(2)
+        .map(|pair| pair[1] - pair[0])
+        .collect()
+}
+
+fn one_second_doubling(jitter_ratio: f64) -> ProcessorRetryPolicy {
+    ProcessorRetryPolicy {
+        max_retries: 3,
+        initial_retry_delay: Duration::from_secs(1),
+        max_retry_delay: Duration::from_secs(30),
+        exponential_base: 2.0,
+        jitter_ratio,
+    }
+}
+
+/// Sends an event that fails retryably three times, then succeeds writing nothing, and waits
+/// until it is processed; returns the waits between its four attempts.
+async fn waits_of_three_retries(test: &str, policy: ProcessorRetryPolicy) -> Vec<Duration> {
+    let h = harness_without_port(vec![recorder_retrying(policy)], options()).await;
+    let mut event = repo(test, &format!("r-{test}"));
+    event["fail_times"] = json!(3);
+    event["no_results"] = json!(true);
+    accepted(&h.receive(&event).await);
+    h.settled(1).await;
+    let stats = h.live.stats();
+    assert_eq!(
+        (stats.processed, stats.retried, stats.dead_lettered),
+        (1, 3, 0),
+        "{:?}",
+        h.live.dead_letters().list()
+    );
+    assert_eq!(count(test, "on_error"), 3);
+    h.stop().await;
+    waits_between_attempts(test)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retryable_failure_is_retried_after_exactly_one_two_and_four_seconds() {
+    let waits = waits_of_three_retries("exact-delays", one_second_doubling(0.0)).await;
+    assert_eq!(
+        waits,
+        [1, 2, 4].map(Duration::from_secs),
+        "initial 1 s, base 2, no jitter"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_jittered_retry_waits_within_the_ratio_of_each_nominal_delay() {
+    let ratio = 0.5;
+    let waits = waits_of_three_retries("jittered-delays", one_second_doubling(ratio)).await;
+    let nominal = [1, 2, 4].map(Duration::from_secs);
+    assert_eq!(waits.len(), nominal.len(), "{waits:?}");
+    for (wait, nominal) in waits.iter().zip(nominal) {
+        // The timer fires on the first millisecond tick at or after the jittered deadline.
+        let (low, high) = (
+            nominal.mul_f64(1.0 - ratio),
+            nominal.mul_f64(1.0 + ratio) + Duration::from_millis(1),
+        );
+        assert!(
+            low <= *wait && *wait <= high,
+            "{wait:?} is outside {low:?}..={high:?} (nominal {nominal:?}); all waits {waits:?}"
+        );
+    }
+    // Each draw lands on the nominal millisecond with a chance of about 1 in 1000: all three
+    // doing so means the worker ignored the jitter.
+    assert_ne!(
+        waits, nominal,
+        "the worker waited the exact nominal delays despite a jitter of ±50%"
+    );
 }

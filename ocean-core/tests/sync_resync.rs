@@ -114,6 +114,48 @@ async fn second_resync_after_the_source_dropped_ten_percent_deletes_exactly_thos
 }
 
 #[tokio::test]
+async fn an_entity_whose_upsert_port_rejects_in_a_later_resync_is_not_deleted_as_stale() {
+    let h = Harness::start(false).await;
+    h.source.set("department", departments(&["d1"]));
+    h.source.set("person", persons(10, "d1"));
+    let cfg = config(false, true, 0.9);
+    let first = h.resync(&cfg).await;
+    assert_eq!(kind(&first, "person").upserted, 10, "{first:?}");
+
+    // The source still has p003, but with an age Port's schema refuses (`age` is a number);
+    // p009 is gone from the source, so reconciliation has something to delete.
+    let mut items = persons(9, "d1");
+    items[3]["age"] = json!("twenty-three");
+    h.source.set("person", items);
+    let report = h.resync(&cfg).await;
+    let p = kind(&report, "person");
+    assert_eq!((p.mapped, p.failed), (9, 1), "{p:?}");
+    assert!(
+        report.reconciliation.skipped.is_none(),
+        "reconciliation must run: {:?}",
+        report.reconciliation
+    );
+    assert_eq!(
+        report.reconciliation.deleted, 1,
+        "only p009 is stale: {:?}",
+        report.reconciliation
+    );
+    let ids = h.ids("person");
+    assert!(!ids.contains(&"p009".to_owned()), "{ids:?}");
+    let kept = h
+        .port
+        .state()
+        .entity("person", "p003")
+        .expect("p003 was seen in the resync; only its write failed");
+    assert_eq!(
+        kept.properties["age"],
+        json!(23),
+        "Port keeps what it had before the rejected write"
+    );
+    assert_eq!(ids.len(), 9);
+}
+
+#[tokio::test]
 async fn a_source_that_dropped_95_percent_deletes_nothing_and_says_why() {
     let h = Harness::start(false).await;
     let without_department = |n| {
