@@ -10,7 +10,6 @@ use ocean::{Context, RawItem};
 use serde_json::{Value, json};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
-use std::time::Duration;
 use tempfile::TempDir;
 
 mod polling;
@@ -438,8 +437,13 @@ async fn polling_resyncs_when_a_new_resync_request_appears() {
     )
     .await;
     let local = running.local_port().expect("embedded");
-    // Several ticks pass without a request: nothing is synced.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Several ticks pass without a request (the poller reads the integration each tick): nothing
+    // is synced.
+    let before = local.state().requests_received();
+    eventually("the poller to read Port several times", || {
+        local.state().requests_received() >= before + 5
+    })
+    .await;
     assert_eq!(local.state().entities("thing").len(), 0);
     assert_eq!(
         local

@@ -436,6 +436,13 @@ impl LocalPortState {
             .find(|e| e.identifier == id)
     }
 
+    /// How many requests the local Port has received so far (every route, answered or not).
+    pub fn requests_received(&self) -> u64 {
+        self.shared
+            .received
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Number of entities in all blueprints.
     pub fn entity_count(&self) -> usize {
         self.shared.read().total_entities()

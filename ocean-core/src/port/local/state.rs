@@ -43,8 +43,10 @@ pub(crate) struct Shared {
     pub(crate) tokens: RwLock<HashMap<String, Instant>>,
     pub(crate) clock: Clock,
     pub(crate) settings: Settings,
-    /// Requests seen, numbering the fault draws.
+    /// Requests subject to fault injection, numbering the fault draws.
     pub(crate) requests: AtomicU64,
+    /// Every request received (what tests wait on to know a client has called).
+    pub(crate) received: AtomicU64,
     /// Writes done, so that a periodic save can skip an unchanged state.
     pub(crate) writes: AtomicU64,
 }
@@ -55,6 +57,7 @@ impl std::fmt::Debug for Shared {
         f.debug_struct("Shared")
             .field("settings", &self.settings)
             .field("requests", &self.requests)
+            .field("received", &self.received)
             .field("writes", &self.writes)
             .finish_non_exhaustive()
     }
@@ -73,6 +76,7 @@ impl Shared {
             clock,
             settings,
             requests: AtomicU64::new(0),
+            received: AtomicU64::new(0),
             writes: AtomicU64::new(0),
         })
     }

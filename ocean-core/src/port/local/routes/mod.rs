@@ -62,6 +62,7 @@ async fn stats(shared: web::Data<Shared>) -> HttpResponse {
         "entities": entities,
         "totalEntities": store.total_entities(),
         "writes": shared.writes.load(Ordering::Relaxed),
+        "requests": shared.received.load(Ordering::Relaxed),
     });
     drop(store);
     HttpResponse::Ok().json(body)
@@ -107,6 +108,7 @@ pub(crate) async fn gate(
             .await
             .map(ServiceResponse::map_into_left_body);
     };
+    shared.received.fetch_add(1, Ordering::Relaxed);
     let is_auth = req.path() == "/v1/auth/access_token";
     let faults = &shared.settings.faults;
     if faults.is_active() && (!is_auth || faults.include_auth) {
