@@ -49,6 +49,12 @@ pub use async_stream::try_stream;
 /// A raw item from the third party, as JSON (usually an object).
 pub type RawItem = serde_json::Value;
 
+/// The README's integration example, compiled as a doctest so that what it shows keeps
+/// compiling with only the dependencies it names.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme {}
+
 /// Implementation details used by the code the macros generate. Not a public API.
 #[doc(hidden)]
 ///
