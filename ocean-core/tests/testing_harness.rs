@@ -234,3 +234,19 @@ async fn waiting_for_an_entity_that_never_comes_times_out_naming_it() {
     assert!(error.to_string().contains("`T-404`"), "{error}");
     it.stop().await;
 }
+
+#[tokio::test]
+async fn an_impossible_third_party_http_setting_stops_startup_naming_the_section() {
+    let error = TestIntegration::builder(INFO)
+        .registry(registry())
+        .setting("OCEAN__INTEGRATION__CONFIG__TICKETS", "[]")
+        .setting("OCEAN__INTEGRATION__CONFIG__WEBHOOK_SECRET", SECRET)
+        .setting("OCEAN__THIRD_PARTY_HTTP__LIVE_EVENTS_RESERVE", "1.5")
+        .config_from_settings::<Settings>()
+        .start()
+        .await
+        .expect_err("a reserve above the whole budget cannot work");
+    let message = error.to_string();
+    assert!(message.contains("OCEAN__THIRD_PARTY_HTTP__"), "{message}");
+    assert!(message.contains("live_events_reserve"), "{message}");
+}

@@ -58,6 +58,6 @@ pub use schema::UnknownSetting;
 pub use secret::Secret;
 pub use settings::{
     DEFAULT_PORT_BASE_URL, EventListenerSettings, EventListenerType, IntegrationSettings,
-    LiveEventsSettings, OCEAN_PREFIX, OceanSettings, PortSettings,
+    LiveEventsSettings, OCEAN_PREFIX, OceanSettings, PortSettings, ThirdPartyHttpSettings,
 };
 pub use sources::ConfigSources;

@@ -10,6 +10,7 @@ use super::tree::{Provenance, Segment};
 use serde::de::{self, DeserializeOwned, Unexpected};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -102,6 +103,10 @@ pub struct OceanSettings {
     /// The live-event queue (`OCEAN__LIVE_EVENTS__*`).
     #[serde(default)]
     pub live_events: LiveEventsSettings,
+    /// The HTTP client handlers and processors call the third party with
+    /// (`OCEAN__THIRD_PARTY_HTTP__*`).
+    #[serde(default)]
+    pub third_party_http: ThirdPartyHttpSettings,
 }
 
 impl OceanSettings {
@@ -424,6 +429,35 @@ impl Default for LiveEventsSettings {
             enqueue_wait_ms: 5,
             admin_token: None,
             dead_letter_file: None,
+        }
+    }
+}
+
+/// The third-party HTTP client (`ctx.http()`): retries, requests in flight per host, and rate
+/// budgets shared by resyncs and live events.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ThirdPartyHttpSettings {
+    /// Retries of a failed request (`OCEAN__THIRD_PARTY_HTTP__MAX_RETRIES`, default 3).
+    pub max_retries: u32,
+    /// Requests in flight at once to one host (`..._MAX_IN_FLIGHT_PER_HOST`, default 10).
+    #[serde(deserialize_with = "at_least_one")]
+    pub max_in_flight_per_host: usize,
+    /// Share (0 to below 1) of each host's rate budget only live events may use
+    /// (`..._LIVE_EVENTS_RESERVE`, default 0.25), so a resync never starves webhooks.
+    pub live_events_reserve: f64,
+    /// Requests per second allowed to each host, as a JSON object of host (or `host:port`) to
+    /// a number (`..._RATE_LIMITS='{"api.example.com": 10}'`); hosts not named are unlimited.
+    pub rate_limits: BTreeMap<String, u32>,
+}
+
+impl Default for ThirdPartyHttpSettings {
+    fn default() -> Self {
+        Self {
+            max_retries: 3,
+            max_in_flight_per_host: 10,
+            live_events_reserve: 0.25,
+            rate_limits: BTreeMap::new(),
         }
     }
 }
@@ -1028,6 +1062,10 @@ mod tests {
             "LIVE_EVENTS__ENQUEUE_WAIT_MS",
             "LIVE_EVENTS__ADMIN_TOKEN",
             "LIVE_EVENTS__DEAD_LETTER_FILE",
+            "THIRD_PARTY_HTTP__MAX_RETRIES",
+            "THIRD_PARTY_HTTP__MAX_IN_FLIGHT_PER_HOST",
+            "THIRD_PARTY_HTTP__LIVE_EVENTS_RESERVE",
+            "THIRD_PARTY_HTTP__RATE_LIMITS",
         ] {
             assert!(
                 schema.is_known(&keys(name)),
@@ -1036,6 +1074,42 @@ mod tests {
         }
         assert!(!schema.is_known(&keys("LIVE_EVENTS__REDIS__URL")));
         assert!(!schema.is_known(&keys("EVENT_LISTENR__TYPE")));
+    }
+
+    #[test]
+    fn third_party_http_limits_are_read_with_rate_limits_as_json() {
+        let s = OceanSettings::load(
+            &env(&[
+                ("OCEAN__THIRD_PARTY_HTTP__MAX_IN_FLIGHT_PER_HOST", "4"),
+                ("OCEAN__THIRD_PARTY_HTTP__LIVE_EVENTS_RESERVE", "0.5"),
+                (
+                    "OCEAN__THIRD_PARTY_HTTP__RATE_LIMITS",
+                    r#"{"api.example.com": 10, "jira.example.com:8443": 3}"#,
+                ),
+            ]),
+            Some("t"),
+        )
+        .unwrap();
+        let http = &s.third_party_http;
+        assert_eq!((http.max_retries, http.max_in_flight_per_host), (3, 4));
+        assert_eq!(http.live_events_reserve, 0.5);
+        assert_eq!(
+            http.rate_limits.iter().collect::<Vec<_>>(),
+            [
+                (&"api.example.com".to_owned(), &10),
+                (&"jira.example.com:8443".to_owned(), &3)
+            ]
+        );
+        let error = OceanSettings::load(
+            &env(&[("OCEAN__THIRD_PARTY_HTTP__RATE_LIMITS", r#"{"a": "fast"}"#)]),
+            Some("t"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("OCEAN__THIRD_PARTY_HTTP__RATE_LIMITS"),
+            "{error}"
+        );
     }
 
     #[test]

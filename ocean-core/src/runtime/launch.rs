@@ -10,7 +10,7 @@ use super::listeners;
 use super::resync::{ResyncCoordinator, ResyncHandle, ResyncOutcome, Trigger};
 use crate::Context;
 use crate::config::{ApplicationSettings, EventListenerType, OceanSettings};
-use crate::http::{HttpClientOptions, Lane, ThirdPartyClient};
+use crate::http::{HttpClientOptions, Lane, RateLimit, ThirdPartyClient};
 use crate::live_events::{ADMIN_TOKEN_ENV, LiveEvents, LiveEventsError, LiveEventsOptions};
 use crate::mapping::{JqEngine, JqOptions, PortAppConfigFromPort, PortAppConfigProvider};
 use crate::port::client::PortClient;
@@ -161,8 +161,19 @@ fn build_http(settings: &OceanSettings) -> Result<ThirdPartyClient, StartupError
         .timeout(settings.client_timeout)
         .build()
         .map_err(|e| StartupError::HttpClient(e.to_string()))?;
-    ThirdPartyClient::from_reqwest(http, HttpClientOptions::default())
-        .map_err(|e| StartupError::HttpClient(e.to_string()))
+    let limits = &settings.third_party_http;
+    let mut options = HttpClientOptions {
+        max_retries: limits.max_retries,
+        max_in_flight_per_host: limits.max_in_flight_per_host,
+        live_events_reserve: limits.live_events_reserve,
+        timeout: settings.client_timeout,
+        ..HttpClientOptions::default()
+    };
+    for (host, per_second) in &limits.rate_limits {
+        options = options.rate_limit(host.clone(), RateLimit::per_second(*per_second));
+    }
+    ThirdPartyClient::from_reqwest(http, options)
+        .map_err(|e| StartupError::HttpClient(format!("OCEAN__THIRD_PARTY_HTTP__*: {e}")))
 }
 
 /// Starts the integration: Port connection, default resources, HTTP server, start hooks and
