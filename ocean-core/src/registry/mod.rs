@@ -8,7 +8,7 @@
 //! [`Registry::register_start`] are the explicit path for tests and for targets where
 //! `inventory` does not work.
 //!
-//! ```
+//! ```standalone_crate
 //! use ocean::registry::Registry;
 //!
 //! #[ocean::on_resync(kind = "person")]
