@@ -5,8 +5,12 @@
 //! date with resyncs and live events (webhooks).
 //!
 //! The modules follow the data flow: [`config`] → [`port`] (client and local Port) →
-//! [`mapping`] → sync → live events. [`signature`] verifies webhook senders. [`registry`] holds
-//! what the attribute macros registered and [`runtime`] starts everything. [`backoff`] is the
+//! [`mapping`] (the port-app-config, where it comes from, and jq) → [`sync`] (resync, the one
+//! applier, reconciliation) → [`live_events`]. The [`Context`] handed to author code sits below
+//! the stages that use it, with the third-party client of [`http`] and the one [`backoff`].
+//! [`signature`] verifies webhook senders. [`registry`] holds what the attribute macros
+//! registered, [`runtime`] starts everything, and [`testing`] runs an integration in an
+//! author's tests. [`backoff`] is the
 //! one retry schedule everything that retries uses; [`http`] is the client for the third party.
 #![cfg_attr(
     not(test),

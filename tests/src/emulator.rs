@@ -42,6 +42,12 @@ impl PortEmulator {
     /// Starts a local Port on `127.0.0.1:0` (the OS picks a free port, so parallel tests never
     /// race for one) and waits until it hands out tokens.
     pub async fn start() -> Result<Self> {
+        Self::start_with(&[]).await
+    }
+
+    /// [`PortEmulator::start`] with more `ocean port-emulator` arguments (e.g. fault
+    /// injection: `--fault-rate-limit 0.5`).
+    pub async fn start_with(extra_args: &[&str]) -> Result<Self> {
         let bins = binaries().await?;
         let mut command = Command::new(&bins.ocean);
         command.args([
@@ -53,6 +59,7 @@ impl PortEmulator {
             "--client-secret",
             CLIENT_SECRET,
         ]);
+        command.args(extra_args);
         command.env_remove("OCEAN__PORT__CLIENT_ID");
         command.env_remove("OCEAN__PORT__CLIENT_SECRET");
         let process = ChildProcess::spawn("ocean port-emulator", command)?;

@@ -412,3 +412,24 @@ async fn about_prints_the_kinds_as_json() -> Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_port_answering_half_its_calls_429_is_waited_out_posts_included() -> Result<()> {
+    // Half of every call after the token, blueprint and integration creation (POSTs) included,
+    // is answered 429 with `Retry-After: 0`: a rate-limited request was not processed, so it
+    // is sent again whatever its method.
+    let port =
+        PortEmulator::start_with(&["--fault-rate-limit", "0.5", "--fault-retry-after", "0"])
+            .await?;
+    let run = FakeIntegration::new(&port)?
+        .departments(3)
+        .persons_per_department(4)
+        .batch_size(5)
+        .run()
+        .await?;
+    expect_exit(&run, 0)?;
+    ensure!(run.summary_status() == Some("completed"), "{run}");
+    ensure!(port.identifiers(DEPARTMENT).await? == department_ids(0..3));
+    ensure!(port.identifiers(PERSON).await? == person_ids(0..3, 0..4));
+    Ok(())
+}
