@@ -491,3 +491,58 @@ impl TestIntegration {
         self.running.shutdown().await;
     }
 }
+
+/// What gets logged while a test runs, for assertions on what was (or was not) logged, such
+/// as a secret that must never appear:
+///
+/// ```
+/// let logs = ocean::testing::CapturedLogs::new();
+/// tracing::subscriber::with_default(logs.subscriber(tracing::Level::INFO), || {
+///     tracing::warn!("the local Port is used");
+/// });
+/// assert!(logs.text().contains("WARN"));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct CapturedLogs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    /// An empty capture.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A subscriber writing plain-text lines at `level` and above into this capture; install
+    /// it with `tracing::subscriber::set_default` or `with_default`.
+    pub fn subscriber(&self, level: tracing::Level) -> impl tracing::Subscriber + Send + Sync {
+        let writer = self.clone();
+        tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(level)
+            .finish()
+    }
+
+    /// Everything captured so far, as text.
+    pub fn text(&self) -> String {
+        let bytes = self
+            .0
+            .lock()
+            .map(|lines| lines.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone());
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.0.lock() {
+            Ok(mut lines) => lines.extend_from_slice(buf),
+            Err(poisoned) => poisoned.into_inner().extend_from_slice(buf),
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -33,6 +33,24 @@ fn applier(h: &Harness, config: &PortAppConfig) -> LiveApplier {
     )
 }
 
+/// Stores department `d1` and person `p1`, who belongs to it.
+async fn store_department_and_its_member(live: &LiveApplier, config: &PortAppConfig) {
+    let stored = live
+        .apply(
+            config,
+            ApplyPlan {
+                upserts: vec![
+                    entity(json!({"identifier": "d1", "blueprint": "department"})),
+                    entity(json!({"identifier": "p1", "blueprint": "person",
+                                  "relations": {"department": "d1"}})),
+                ],
+                deletions: Vec::new(),
+            },
+        )
+        .await;
+    assert!(stored.is_ok(), "{:?}", stored.failures);
+}
+
 #[tokio::test]
 async fn a_batch_whose_entities_relate_to_each_other_is_stored_in_relation_order() {
     let h = Harness::start(false).await;
@@ -64,20 +82,7 @@ async fn a_delete_of_an_entity_and_its_dependent_goes_dependents_first() {
     let h = Harness::start(true).await;
     let config = config(false, false);
     let live = applier(&h, &config);
-    let stored = live
-        .apply(
-            &config,
-            ApplyPlan {
-                upserts: vec![
-                    entity(json!({"identifier": "d1", "blueprint": "department"})),
-                    entity(json!({"identifier": "p1", "blueprint": "person",
-                                  "relations": {"department": "d1"}})),
-                ],
-                deletions: Vec::new(),
-            },
-        )
-        .await;
-    assert!(stored.is_ok(), "{:?}", stored.failures);
+    store_department_and_its_member(&live, &config).await;
     // The department first, as the event listed them: `p1` requires it, so a delete of `d1`
     // before `p1` is refused by Port under deleteDependentEntities: false.
     let report = live
@@ -106,20 +111,7 @@ async fn a_delete_refused_because_of_a_dependent_outside_the_event_is_reported()
     let h = Harness::start(true).await;
     let config = config(false, false);
     let live = applier(&h, &config);
-    let stored = live
-        .apply(
-            &config,
-            ApplyPlan {
-                upserts: vec![
-                    entity(json!({"identifier": "d1", "blueprint": "department"})),
-                    entity(json!({"identifier": "p1", "blueprint": "person",
-                                  "relations": {"department": "d1"}})),
-                ],
-                deletions: Vec::new(),
-            },
-        )
-        .await;
-    assert!(stored.is_ok(), "{:?}", stored.failures);
+    store_department_and_its_member(&live, &config).await;
     let report = live
         .apply(
             &config,

@@ -4,9 +4,8 @@
 
 use ocean::backoff::Backoff;
 use ocean::http::{HttpClientOptions, Lane, RateLimit, ThirdPartyClient};
-use std::io::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wiremock::matchers::{header, method, path};
@@ -185,29 +184,10 @@ async fn after_the_last_retry_the_last_answer_is_returned() {
     server.verify().await;
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn refused_connections_are_retried_and_neither_logs_nor_errors_show_the_query() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::DEBUG)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = ocean::testing::CapturedLogs::new();
+    let _guard = tracing::subscriber::set_default(captured.subscriber(tracing::Level::DEBUG));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
     drop(listener);
@@ -219,7 +199,7 @@ async fn refused_connections_are_retried_and_neither_logs_nor_errors_show_the_qu
         .expect_err("nothing listens");
     assert!(error.is_connect(), "{error:?}");
     assert!(!error.to_string().contains("s3cr3t"), "{error}");
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert_eq!(
         logs.matches("retrying a third-party request").count(),
         3,

@@ -418,9 +418,8 @@ async fn a_port_answering_half_its_calls_429_is_waited_out_posts_included() -> R
     // Half of every call after the token, blueprint and integration creation (POSTs) included,
     // is answered 429 with `Retry-After: 0`: a rate-limited request was not processed, so it
     // is sent again whatever its method.
-    let port =
-        PortEmulator::start_with(&["--fault-rate-limit", "0.5", "--fault-retry-after", "0"])
-            .await?;
+    let port = PortEmulator::start_with(&["--fault-rate-limit", "0.5", "--fault-retry-after", "0"])
+        .await?;
     let run = FakeIntegration::new(&port)?
         .departments(3)
         .persons_per_department(4)

@@ -1166,29 +1166,11 @@ mod tests {
 
     #[test]
     fn load_warns_about_each_unknown_setting_with_the_suggestion() {
-        #[derive(Clone, Default)]
-        struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-        impl std::io::Write for Lines {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                if let Ok(mut lines) = self.0.lock() {
-                    lines.extend_from_slice(buf);
-                }
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let lines = Lines::default();
-        let writer = lines.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::with_default(subscriber, || {
+        let logs = crate::testing::CapturedLogs::new();
+        tracing::subscriber::with_default(logs.subscriber(tracing::Level::TRACE), || {
             load(&env(&[("OCEAN__EVENT_LISTENR__TYPE", "ONCE")])).unwrap();
         });
-        let logged = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let logged = logs.text();
         assert!(
             logged.contains("WARN")
                 && logged.contains("OCEAN__EVENT_LISTENR__TYPE is not a setting")

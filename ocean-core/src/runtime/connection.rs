@@ -98,35 +98,11 @@ pub async fn connect(
 mod tests {
     use super::*;
     use crate::config::ConfigSources;
-    use std::io::Write;
-    use std::sync::{Arc, Mutex};
-
-    /// The log lines written while a test runs.
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            if let Ok(mut lines) = self.0.lock() {
-                lines.extend_from_slice(buf);
-            }
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     #[tokio::test]
     async fn without_credentials_warns_how_to_reach_port() {
-        let lines = Lines::default();
-        let writer = lines.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::WARN)
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        let logs = crate::testing::CapturedLogs::new();
+        let _guard = tracing::subscriber::set_default(logs.subscriber(tracing::Level::WARN));
         let settings = OceanSettings::load(&ConfigSources::new(), Some("demo")).unwrap();
         let info = IntegrationInfo {
             name: "demo",
@@ -135,7 +111,7 @@ mod tests {
         };
         let connection = connect(&settings, &info).await.unwrap();
         assert!(connection.is_embedded());
-        let logged = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let logged = logs.text();
         assert!(logged.contains("WARN"), "{logged}");
         for needed in [
             "No Port credentials given: using the local Port at http://",
