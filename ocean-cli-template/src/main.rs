@@ -1,6 +1,7 @@
 //! The `ocean` command-line tool: run a local Port, try mappings offline, scaffold integrations.
 
 mod cmd;
+mod template;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -21,6 +22,9 @@ enum Command {
     Map(cmd::map::Args),
     /// List, show, replay or delete the dead letters of a running integration.
     DeadLetters(cmd::dead_letters::Args),
+    /// Create a new integration crate from the template (sample kind, resync handler, webhook
+    /// processor, tests, Dockerfile).
+    New(cmd::new::Args),
     /// Print the headers that sign a body for a webhook verifier: Standard Webhooks, Port,
     /// GitHub or GitLab (for test events).
     SignWebhook(cmd::sign_webhook::Args),
@@ -36,5 +40,6 @@ fn main() -> ExitCode {
         Command::Map(args) => cmd::map::run(args),
         Command::DeadLetters(args) => cmd::dead_letters::run(args),
         Command::SignWebhook(args) => cmd::sign_webhook::run(args),
+        Command::New(args) => cmd::new::run(args),
     }
 }

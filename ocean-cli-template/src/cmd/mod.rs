@@ -2,5 +2,6 @@
 
 pub(crate) mod dead_letters;
 pub(crate) mod map;
+pub(crate) mod new;
 pub(crate) mod port_emulator;
 pub(crate) mod sign_webhook;
