@@ -34,7 +34,9 @@
 //! no caching of the mapping (so [`TestIntegration::set_mapping`] takes effect at once). The
 //! process environment, `.env` and `config.yaml` are not read.
 
-use crate::config::{ApplicationSettings, ConfigError, ConfigSources, OceanSettings};
+use crate::config::{
+    ApplicationSettings, ConfigError, ConfigSources, IntegrationSpec, OceanSettings,
+};
 use crate::live_events::ProcessorRetryPolicy;
 use crate::port::client::PortClient;
 use crate::port::local::{LocalEntity, LocalPortHandle, LocalPortState};
@@ -188,7 +190,16 @@ impl TestIntegrationBuilder {
         for (name, value) in self.settings {
             sources = sources.with_env_var(name, value);
         }
-        let settings = OceanSettings::load(&sources, Some(self.info.name))?;
+        let spec =
+            IntegrationSpec::load(&std::path::Path::new(self.info.manifest_dir).join(".port"))?;
+        let default_type = spec
+            .as_ref()
+            .and_then(|s| s.integration_type.as_deref())
+            .unwrap_or(self.info.name);
+        let mut settings = OceanSettings::load(&sources, Some(default_type))?;
+        if let Some(spec) = &spec {
+            settings.apply_spec(spec)?;
+        }
         let application = ApplicationSettings::load(&sources)?;
         let config = (self.config)(&settings)?;
         let mut registry = match self.registry {

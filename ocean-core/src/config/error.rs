@@ -132,6 +132,14 @@ pub enum ConfigError {
         /// What is wrong with it (never the file's values).
         problem: String,
     },
+    /// `.port/spec.yaml` cannot be used.
+    #[error("{}: {problem}", path.display())]
+    Spec {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// A `.env` file has a line that is not `NAME=value`.
     #[error("{}: expected NAME=value lines, got {problem}", path.display())]
     DotEnv {
@@ -159,9 +167,10 @@ impl ConfigError {
             ConfigError::MissingSeveral { variables } => {
                 variables.iter().map(String::as_str).collect()
             }
-            ConfigError::Read { .. } | ConfigError::Yaml { .. } | ConfigError::DotEnv { .. } => {
-                Vec::new()
-            }
+            ConfigError::Read { .. }
+            | ConfigError::Yaml { .. }
+            | ConfigError::Spec { .. }
+            | ConfigError::DotEnv { .. } => Vec::new(),
         }
     }
 }

@@ -41,6 +41,16 @@ impl IntegrationConfigValues {
         from_tree(&self.values, path, &self.provenance)
     }
 
+    /// Sets `key` to `value` (a default from `.port/spec.yaml`) when no source set it.
+    pub(crate) fn set_default(&mut self, key: &str, value: Value) {
+        if self.values.is_null() {
+            self.values = Value::Object(serde_json::Map::new());
+        }
+        if let Value::Object(map) = &mut self.values {
+            map.entry(key.to_owned()).or_insert(value);
+        }
+    }
+
     /// One raw value by its snake_case key. May be a secret: never log it.
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.values.as_object()?.get(key)

@@ -48,6 +48,7 @@ mod schema;
 mod secret;
 mod settings;
 mod sources;
+mod spec;
 pub mod tls;
 mod tree;
 
@@ -61,3 +62,4 @@ pub use settings::{
     LiveEventsSettings, OCEAN_PREFIX, OceanSettings, PortSettings, ThirdPartyHttpSettings,
 };
 pub use sources::ConfigSources;
+pub use spec::{IntegrationSpec, SpecConfiguration, SpecFeature, SpecResource};

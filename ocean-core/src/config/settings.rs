@@ -172,6 +172,13 @@ impl OceanSettings {
     pub fn integration_config<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
         self.integration.config.parse()
     }
+
+    /// Checks the integration's settings against its `.port/spec.yaml` (required settings,
+    /// types) and fills the spec's defaults in, before [`OceanSettings::integration_config`].
+    pub fn apply_spec(&mut self, spec: &super::IntegrationSpec) -> Result<(), ConfigError> {
+        self.integration.config = spec.apply(&self.integration.config)?;
+        Ok(())
+    }
 }
 
 /// How to reach Port.

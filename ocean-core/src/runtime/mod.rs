@@ -19,7 +19,8 @@ pub use listeners::{PollDecision, decide as decide_poll};
 pub use resync::{ResyncCoordinator, ResyncHandle, ResyncOutcome, Trigger};
 
 use crate::config::{
-    ApplicationSettings, ConfigError, ConfigSources, EventListenerType, OCEAN_PREFIX, OceanSettings,
+    ApplicationSettings, ConfigError, ConfigSources, EventListenerType, IntegrationSpec,
+    OCEAN_PREFIX, OceanSettings,
 };
 use crate::registry::Registry;
 use clap::Parser;
@@ -58,8 +59,10 @@ pub struct RunDefaults {
 /// Runs the integration whose handlers are registered in this binary, with `C` as its typed
 /// configuration; what `ocean::run!()` calls from `main`.
 ///
-/// `--about` prints the integration's name, version, configuration type, kinds, resync
-/// handlers and start hooks as JSON.
+/// `--about` prints the integration's name, version, configuration type, `.port/spec.yaml`
+/// (sensitive defaults masked), kinds, resync handlers and start hooks as JSON. The spec's
+/// configurations are checked at startup: every required setting present, each of its type,
+/// defaults filled in.
 pub fn run<C>(info: IntegrationInfo) -> ExitCode
 where
     C: DeserializeOwned + Send + Sync + 'static,
@@ -86,8 +89,12 @@ where
             return ExitCode::from(EXIT_FAILURE);
         }
     };
+    let spec = match IntegrationSpec::load(&IntegrationSpec::locate(info.manifest_dir)) {
+        Ok(spec) => spec,
+        Err(error) => return config_failure(&info, &error),
+    };
     if cli.about {
-        println!("{}", about::<C>(&info, &registry));
+        println!("{}", about::<C>(&info, &registry, spec.as_ref()));
         return ExitCode::SUCCESS;
     }
     let sources = match with_default_listener(cli.apply(ConfigSources::from_process()), defaults) {
@@ -100,10 +107,21 @@ where
     };
     // Held to the end of `run`: dropping it flushes the log lines still buffered.
     let _log_writer = init_tracing(&application);
-    let settings = match OceanSettings::load(&sources, Some(info.name)) {
+    // The spec's type, when it names one, is the integration type unless a setting says
+    // otherwise; its configurations are checked and its defaults filled in.
+    let default_type = spec
+        .as_ref()
+        .and_then(|s| s.integration_type.as_deref())
+        .unwrap_or(info.name);
+    let mut settings = match OceanSettings::load(&sources, Some(default_type)) {
         Ok(settings) => settings,
         Err(error) => return config_failure(&info, &error),
     };
+    if let Some(spec) = &spec
+        && let Err(error) = settings.apply_spec(spec)
+    {
+        return config_failure(&info, &error);
+    }
     let config: C = match settings.integration_config() {
         Ok(config) => config,
         Err(error) => return config_failure(&info, &error),
@@ -140,11 +158,18 @@ where
     ExitCode::from(code)
 }
 
-fn about<C>(info: &IntegrationInfo, registry: &Registry) -> serde_json::Value {
+fn about<C>(
+    info: &IntegrationInfo,
+    registry: &Registry,
+    spec: Option<&IntegrationSpec>,
+) -> serde_json::Value {
     let mut about = serde_json::Map::new();
     about.insert("name".into(), info.name.into());
     about.insert("version".into(), info.version.into());
     about.insert("config".into(), std::any::type_name::<C>().into());
+    if let Some(spec) = spec {
+        about.insert("spec".into(), spec.about());
+    }
     if let serde_json::Value::Object(registrations) = registry.about() {
         about.extend(registrations);
     }
