@@ -253,9 +253,28 @@ fn bool_field(
     }
 }
 
+/// Deepest bracket nesting [`PortAppConfig::parse`] hands to the YAML parser.
+const MAX_TEXT_NESTING: usize = 1000;
+
 impl PortAppConfig {
     /// Parses a YAML or JSON document.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        // The YAML parser takes time quadratic in the nesting of flow collections (100000 `[`
+        // take minutes) before its own limit of 128 levels refuses them: refuse far deeper
+        // texts first. Brackets are counted naively (inside strings too), hence the margin.
+        let mut depth = 0usize;
+        for c in text.bytes() {
+            match c {
+                b'[' | b'{' => depth += 1,
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            if depth > MAX_TEXT_NESTING {
+                return Err(ConfigError::Syntax(format!(
+                    "brackets nested more than {MAX_TEXT_NESTING} deep"
+                )));
+            }
+        }
         let trimmed = text.trim_start();
         let value: Value = if trimmed.starts_with('{') {
             serde_json::from_str(text)

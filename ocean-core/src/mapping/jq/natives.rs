@@ -284,6 +284,44 @@ fn parse_decimal(s: &str) -> Option<Val> {
 }
 
 /// True for the texts jq's JSON reader takes as NaN (`nan`, which then prints as `null`).
+/// Deepest nesting `fromjson` parses. jaq's parser and its values recurse once per level, so
+/// a deep text (`"[[[[..."`, which can arrive in any string field of a webhook) would overflow
+/// the thread's stack and abort the process: 10000 levels (jq 1.8's limit) already overflow a
+/// 2 MiB thread. A value deeper than this could not be output anyway (`MAX_OUTPUT_DEPTH`).
+pub(crate) const MAX_PARSE_DEPTH: usize = super::value::MAX_OUTPUT_DEPTH;
+
+/// Whether the JSON text in `v` opens no more than [`MAX_PARSE_DEPTH`] brackets at once
+/// (brackets inside strings do not count; non-strings pass, `fromjson` reports them).
+fn json_depth_ok(v: &Val) -> bool {
+    let (Val::TStr(b) | Val::BStr(b)) = v else {
+        return true;
+    };
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &c in b.iter() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_PARSE_DEPTH {
+                    return false;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
+}
+
 fn is_nan_text(v: &Val) -> bool {
     str_of(v).is_some_and(|s| matches!(s.trim(), "nan" | "NaN" | "-nan" | "-NaN"))
 }
@@ -395,7 +433,7 @@ macro_rules! binary_natives {
 
 /// The native filters the compat prelude relies on.
 pub(crate) fn funs() -> impl Iterator<Item = Fun<Data>> {
-    let list: [Filter<RunPtr<Data>>; 26] = [
+    let list: [Filter<RunPtr<Data>>; 27] = [
         ("__ocean_join", v(1), |cv| {
             unary(cv, |x, sep| join(&x, &sep))
         }),
@@ -426,6 +464,9 @@ pub(crate) fn funs() -> impl Iterator<Item = Fun<Data>> {
         }),
         ("__ocean_nan_text", v(0), |cv| {
             ok(Val::Bool(is_nan_text(&cv.1)))
+        }),
+        ("__ocean_json_depth_ok", v(0), |cv| {
+            ok(Val::Bool(json_depth_ok(&cv.1)))
         }),
         ("__ocean_mul", v(1), |cv| unary(cv, mul)),
         ("__ocean_objkey", v(0), |cv| {
@@ -471,6 +512,12 @@ pub(crate) fn funs() -> impl Iterator<Item = Fun<Data>> {
             ok(Val::Bool(stack::within_budget()))
         }),
         ("__ocean_recursion_error", v(0), |_| {
+            if stack::past_deadline() {
+                return err(format!(
+                    "evaluation ran longer than the mapping time limit ({} s)",
+                    stack::TIME_LIMIT.as_secs()
+                ));
+            }
             err(format!(
                 "recursion deeper than the mapping stack budget ({} KiB) allows",
                 stack::budget() / 1024

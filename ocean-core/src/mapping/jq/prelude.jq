@@ -73,7 +73,7 @@ def todate: todateiso8601;
 # Numbers: jq 1.8 parses only whole decimal literals, and computes math with the C library.
 def tonumber: __ocean_tonumber;
 def __ocean_jaq_fromjson: fromjson;
-def fromjson: if __ocean_nan_text then nan else __ocean_jaq_fromjson end;
+def fromjson: if __ocean_nan_text then nan elif __ocean_json_depth_ok then __ocean_jaq_fromjson else error("Exceeds depth limit for parsing") end;
 def sqrt: __ocean_m_sqrt;
 def exp: __ocean_m_exp;
 def exp2: __ocean_m_exp2;
