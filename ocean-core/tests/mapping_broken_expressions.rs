@@ -178,3 +178,41 @@ async fn items_to_parse_that_does_not_compile_fails_its_kind_and_a_good_one_fans
     assert_eq!(h.ids("person"), ["p1", "p2", "p3"]);
     assert_eq!(kind(&report, "department").fetched, 1);
 }
+
+#[tokio::test]
+async fn a_live_event_maps_around_expressions_that_do_not_compile() {
+    use ocean::live_events::{LiveApplier, WebhookEventRawResults};
+    use ocean::mapping::FixedPortAppConfig;
+    use std::sync::Arc;
+
+    let h = Harness::start(false).await;
+    let mut cfg = config_with_person("true", &person_mapping(".id", ".age | nosuchfn", ".name"));
+    // A second person resource whose selector does not compile: its items fail, alone.
+    let mut broken_selector = cfg.resources[1].clone();
+    broken_selector.selector.query = ".age >".into();
+    cfg.resources.push(broken_selector);
+    let live = LiveApplier::new(
+        h.client.clone(),
+        Arc::new(FixedPortAppConfig::new(cfg)),
+        Arc::new(JqEngine::default()),
+    );
+    let compiled = live.current().await.unwrap();
+    let person = json!({"id": "p9", "name": "Nine", "age": 40, "dept": "d1"});
+    let report = live
+        .apply_results(
+            compiled,
+            vec![
+                (1, WebhookEventRawResults::updated(vec![person.clone()])),
+                (2, WebhookEventRawResults::updated(vec![person])),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.upserted.len(), 1, "{report:?}");
+    let stored = h.port.state().entity("person", "p9").unwrap();
+    assert_eq!(
+        stored.properties.get("age").cloned().unwrap_or(Value::Null),
+        Value::Null
+    );
+    assert_eq!(stored.properties["name"], json!("Nine"));
+}
