@@ -1,11 +1,18 @@
 //! `ocean map`: map raw items offline with a port-app-config and print the entities exactly as
 //! they would be sent to Port.
 //!
-//! Exit codes: 0 when the items were mapped (even with misconfigured fields or failed items,
-//! which are reported on stderr), 2 when the config is invalid (YAML, schema or jq), the kind is
-//! not in it, or the input cannot be read.
+//! A jq expression that does not compile spoils only its own field, as at run time and in
+//! Ocean: it is reported on stderr (`invalid jq: resources[0] (service)
+//! port.entity.mappings.properties.status: ...`) and the field is `null` on every item. With
+//! `--strict` such an expression is an error instead.
+//!
+//! Exit codes: 0 when the items were mapped (even with misconfigured fields, expressions that
+//! do not compile, or failed items, all reported on stderr); 1 with `--strict` when an
+//! expression of the kind's resources does not compile (each named by its field path, nothing
+//! is mapped); 2 when the config is invalid (YAML or schema), the kind is not in it, or the
+//! input cannot be read.
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow};
 use ocean::mapping::{CompiledResource, JqEngine, PortAppConfig};
 use serde_json::Value;
 use std::io::Read;
@@ -27,6 +34,24 @@ pub(crate) struct Args {
     /// Map items that fail the selector too (as live events do) and list them on stderr.
     #[arg(long)]
     parse_all: bool,
+    /// Exit 1, mapping nothing, when a jq expression of the kind's resources does not compile
+    /// (by default that field is null on every item, as at run time).
+    #[arg(long)]
+    strict: bool,
+}
+
+/// Why the command stopped.
+enum Failure {
+    /// `--strict` found expressions that do not compile (already reported).
+    Strict,
+    /// Anything else: bad config, unknown kind, unreadable input.
+    Other(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Self::Other(e)
+    }
 }
 
 /// Runs the command.
@@ -35,10 +60,22 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> ExitCode {
     match map(&args) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+        Err(Failure::Strict) => ExitCode::from(1),
+        Err(Failure::Other(e)) => {
             eprintln!("ocean map: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// What an expression that does not compile does to the mapping at `path`.
+fn consequence(path: &str) -> &'static str {
+    if path.ends_with(".selector.query") {
+        "every item fails"
+    } else if path.ends_with(".port.itemsToParse") {
+        "no item is mapped"
+    } else {
+        "the field is null on every item"
     }
 }
 
@@ -66,7 +103,7 @@ fn read_items(input: Option<&PathBuf>) -> anyhow::Result<Vec<Value>> {
         .collect()
 }
 
-fn map(args: &Args) -> anyhow::Result<()> {
+fn map(args: &Args) -> Result<(), Failure> {
     let text = std::fs::read_to_string(&args.mapping)
         .with_context(|| format!("cannot read mapping {}", args.mapping.display()))?;
     let config = PortAppConfig::parse(&text)
@@ -75,24 +112,46 @@ fn map(args: &Args) -> anyhow::Result<()> {
     if resources.is_empty() {
         let mut kinds: Vec<&str> = config.resources.iter().map(|r| r.kind.as_str()).collect();
         kinds.dedup();
-        bail!(
+        return Err(anyhow!(
             "kind `{}` is not in {} (kinds: {})",
             args.kind,
             args.mapping.display(),
             kinds.join(", ")
-        );
+        )
+        .into());
     }
     let engine = JqEngine::default();
+    let mut compile_errors = 0;
     for (index, resource) in &resources {
-        resource
-            .validate_jq(&engine, &format!("resources[{index}]"))
-            .with_context(|| format!("invalid port-app-config {}", args.mapping.display()))?;
+        for error in resource.compile_errors(&engine, &format!("resources[{index}]")) {
+            compile_errors += 1;
+            if args.strict {
+                eprintln!("ocean map: {error}");
+            } else {
+                eprintln!(
+                    "invalid jq ({}): {error}; {}",
+                    resource.kind,
+                    consequence(&error.path)
+                );
+            }
+        }
+    }
+    if args.strict && compile_errors > 0 {
+        eprintln!(
+            "ocean map: {compile_errors} jq expression(s) of kind `{}` in {} do not compile",
+            args.kind,
+            args.mapping.display()
+        );
+        return Err(Failure::Strict);
     }
     let items = read_items(args.input.as_ref())?;
 
     let mut entities = Vec::new();
     for (index, resource) in resources {
         let compiled = CompiledResource::new(resource, &engine);
+        if let Some(warning) = compiled.skips_every_item() {
+            eprintln!("warning: resources[{index}] ({}) {warning}", resource.kind);
+        }
         let outcome = compiled.map_batch_parallel(&items, args.parse_all);
         for (path, expr) in &outcome.misconfigurations {
             eprintln!(

@@ -34,6 +34,29 @@ pub enum ConfigError {
     },
 }
 
+/// A jq expression of a config that does not compile. At run time that field is `null` on
+/// every item (a misconfiguration), as in Ocean; strict checks reject the config instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: invalid jq expression `{expr}`: {message}")]
+pub struct FieldCompileError {
+    /// The field, e.g. `resources[0].port.entity.mappings.properties.status`.
+    pub path: String,
+    /// The expression as written.
+    pub expr: String,
+    /// Why it does not compile (syntax error, unknown function or arity, ...).
+    pub message: String,
+}
+
+impl From<FieldCompileError> for ConfigError {
+    fn from(e: FieldCompileError) -> Self {
+        Self::InvalidJq {
+            path: e.path,
+            expr: e.expr,
+            message: e.message,
+        }
+    }
+}
+
 /// The whole resource mapping of an integration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PortAppConfig {
@@ -360,10 +383,20 @@ impl PortAppConfig {
     /// Compiles every jq expression and reports the first that does not compile, with its
     /// field path.
     pub fn validate_jq(&self, engine: &JqEngine) -> Result<(), ConfigError> {
-        for (i, resource) in self.resources.iter().enumerate() {
-            resource.validate_jq(engine, &format!("resources[{i}]"))?;
+        match self.compile_errors(engine).into_iter().next() {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// Every jq expression that does not compile, in config order, with its field path
+    /// (`resources[0].port.entity.mappings.properties.status`). Empty when all compile.
+    pub fn compile_errors(&self, engine: &JqEngine) -> Vec<FieldCompileError> {
+        self.resources
+            .iter()
+            .enumerate()
+            .flat_map(|(i, resource)| resource.compile_errors(engine, &format!("resources[{i}]")))
+            .collect()
     }
 
     /// The JSON body used when writing the config to Port: the four flags and the resources,
@@ -472,16 +505,27 @@ impl ResourceConfig {
     /// Compiles every jq expression of the resource and reports the first that does not
     /// compile; `path` prefixes the field path (e.g. `resources[2]`).
     pub fn validate_jq(&self, engine: &JqEngine, path: &str) -> Result<(), ConfigError> {
-        for (field, expr) in self.jq_fields() {
-            if let Err(JqError::Compile { message, .. }) = engine.compile(&expr) {
-                return Err(ConfigError::InvalidJq {
+        match self.compile_errors(engine, path).into_iter().next() {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// Every jq expression of the resource that does not compile, in field order; `path`
+    /// prefixes the field paths (e.g. `resources[2]`; empty for paths relative to the
+    /// resource).
+    pub fn compile_errors(&self, engine: &JqEngine, path: &str) -> Vec<FieldCompileError> {
+        self.jq_fields()
+            .into_iter()
+            .filter_map(|(field, expr)| match engine.compile(&expr) {
+                Err(JqError::Compile { message, .. }) => Some(FieldCompileError {
                     path: join(path, &field),
                     expr,
                     message,
-                });
-            }
-        }
-        Ok(())
+                }),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Every jq expression of the resource with its field path relative to the resource.
@@ -842,6 +886,53 @@ resources:
             }
             other => panic!("unexpected {other}"),
         }
+    }
+
+    #[test]
+    fn compile_errors_lists_every_broken_expression_with_its_path() {
+        let c = PortAppConfig::from_value(&json!({"resources": [
+            {"kind": "a", "selector": {"query": "true"}, "port": {"entity": {"mappings": {
+                "identifier": ".id", "blueprint": "\"b\"",
+                "properties": {"ok": ".ok", "status": ".status | nosuchfn", "n": "ltrimstr"}}}}},
+            {"kind": "b", "selector": {"query": ".x =="}, "port": {
+                "itemsToParse": "[.xs[]", "entity": {"mappings": {
+                "identifier": {"combinator": "\"and\"", "rules": [
+                    {"property": "\"$title\"", "operator": "\"=\"", "value": "{"}]},
+                "blueprint": "service"}}}}
+        ]}))
+        .unwrap();
+        let errors = c.compile_errors(&JqEngine::default());
+        let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "resources[0].port.entity.mappings.properties.status",
+                "resources[0].port.entity.mappings.properties.n",
+                "resources[1].selector.query",
+                "resources[1].port.itemsToParse",
+                "resources[1].port.entity.mappings.identifier.rules[0].value",
+                "resources[1].port.entity.mappings.blueprint",
+            ]
+        );
+        assert_eq!(errors[0].expr, ".status | nosuchfn");
+        assert!(
+            errors[0].message.contains("nosuchfn"),
+            "{}",
+            errors[0].message
+        );
+        assert!(
+            errors[0]
+                .to_string()
+                .starts_with("resources[0].port.entity.mappings.properties.status: invalid jq expression `.status | nosuchfn`: "),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            PortAppConfig::parse(JIRA)
+                .unwrap()
+                .compile_errors(&JqEngine::default())
+                .is_empty()
+        );
     }
 
     #[test]

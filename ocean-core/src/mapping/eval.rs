@@ -5,6 +5,15 @@
 //! The selector must yield a boolean, else the item fails. An entity is produced only when its
 //! identifier and blueprint are truthy, with only the keys its mapping has.
 //!
+//! Every expression is compiled on its own, as in Ocean, so one that does not compile (a
+//! syntax error, a function jq 1.8 does not define, a wrong arity) spoils nothing else: it is
+//! logged once, when the resource is compiled, and then acts as a failing expression. A
+//! mapping field is `null` on every item and recorded as a misconfiguration (an identifier or
+//! blueprint that does not compile thus skips every item); a selector fails every item (which,
+//! as in Ocean, keeps the resync from deleting anything); an `itemsToParse` maps no item. The
+//! other fields and resources map as usual. Strict checks use
+//! [`PortAppConfig::compile_errors`](super::PortAppConfig::compile_errors).
+//!
 //! Each item is converted for jq at most once (most mapping expressions run on the JSON
 //! directly, without jaq) and every expression runs on that one conversion. Each expression is
 //! evaluated on its own and the entity assembled here, which is about twice as fast in jaq as
@@ -14,7 +23,7 @@
 //! beyond the entity itself.
 
 use super::config::{MappingValue, ResourceConfig, SearchQueryMapping, SearchRuleMapping};
-use super::items_to_parse::{PathStep, delete_path, delete_target};
+use super::items_to_parse::{Expansion, ItemsToParse};
 use super::jq::value::json_type_name;
 use super::jq::{JqEngine, JqError, JqInput, JqProgram, mapping_pool};
 use crate::port::{Blueprint, Entity};
@@ -42,9 +51,10 @@ impl Field {
     /// Evaluates to the first output; `null` (recorded as a misconfiguration) when there is
     /// none, it is null, or the expression fails.
     fn eval<'r>(&'r self, input: &JqInput<'_>, misconfigured: &mut Misconfigured<'r>) -> Value {
+        // A field that does not compile is reported once, when the mapping is compiled.
         let result = match &self.program {
             Ok(program) => program.first_on(input),
-            Err(e) => Err(e.clone()),
+            Err(_) => Ok(None),
         };
         match result {
             Ok(Some(v)) if !v.is_null() => return v,
@@ -303,23 +313,13 @@ fn truthy(v: &Value) -> bool {
     }
 }
 
-/// How `itemsToParse` fans items out.
-#[derive(Debug, Clone)]
-struct FanOut {
-    program: Result<JqProgram, JqError>,
-    source: String,
-    name: String,
-    /// The path removed from parent copies; `None` keeps the parent whole.
-    delete: Option<Vec<PathStep>>,
-}
-
 /// A resource with its selector, `itemsToParse` and mapping compiled; shareable across threads.
 #[derive(Debug, Clone)]
 pub struct CompiledResource {
     kind: String,
     selector_source: String,
     selector: Result<JqProgram, JqError>,
-    fan_out: Option<FanOut>,
+    fan_out: Option<ItemsToParse>,
     mapping: CompiledMapping,
 }
 
@@ -443,16 +443,36 @@ const PARALLEL_CHUNK: usize = 32;
 impl CompiledResource {
     /// Compiles the resource's selector, `itemsToParse` and mapping with `engine`.
     pub fn new(resource: &ResourceConfig, engine: &JqEngine) -> Self {
-        let fan_out = resource.port.items_to_parse.as_ref().map(|expr| FanOut {
-            program: engine.compile(expr),
-            source: expr.clone(),
-            name: resource.port.items_to_parse_name.clone(),
-            delete: if resource.port.items_to_parse_top_level_transform {
-                delete_target(expr)
-            } else {
-                None
-            },
+        let fan_out = resource.port.items_to_parse.as_ref().map(|expr| {
+            ItemsToParse::new(
+                engine,
+                expr,
+                &resource.port.items_to_parse_name,
+                resource.port.items_to_parse_top_level_transform,
+            )
         });
+        for e in resource.compile_errors(engine, "") {
+            let consequence = if e.path == "selector.query" {
+                "every item fails"
+            } else if e.path == "port.itemsToParse" {
+                "no item is mapped"
+            } else {
+                "the field is null on every item"
+            };
+            tracing::warn!(
+                kind = %resource.kind,
+                field = %e.path,
+                pattern = %e.expr,
+                error = %e.message,
+                "Invalid jq for field '{}' - pattern: {}: {}; {consequence}",
+                e.path,
+                e.expr,
+                e.message.lines().next().unwrap_or_default()
+            );
+        }
+        if let Some(warning) = fan_out.as_ref().and_then(ItemsToParse::skips_every_item) {
+            tracing::warn!(kind = %resource.kind, "{warning}");
+        }
         Self {
             kind: resource.kind.clone(),
             selector_source: resource.selector.query.clone(),
@@ -465,6 +485,14 @@ impl CompiledResource {
     /// The kind of the resource.
     pub fn kind(&self) -> &str {
         &self.kind
+    }
+
+    /// Why no item of this resource can be mapped whatever it holds, if so: its
+    /// `itemsToParse` top-level transform gives `null` on every item (see [`ItemsToParse`]).
+    pub fn skips_every_item(&self) -> Option<String> {
+        self.fan_out
+            .as_ref()
+            .and_then(ItemsToParse::skips_every_item)
     }
 
     /// Maps a batch on the calling thread. With `parse_all` (live events), items that fail the
@@ -541,58 +569,19 @@ impl CompiledResource {
             }
             return;
         };
-        let list = match &fan_out.program {
-            Ok(program) => program.first(item),
-            Err(e) => Err(e.clone()),
-        };
-        let elements = match list {
-            Ok(Some(Value::Array(elements))) => elements,
-            Ok(None | Some(Value::Null)) => {
-                tracing::warn!(
-                    kind = %self.kind,
-                    "Failed to parse items for JQ expression {}, Expected list but got null",
-                    fan_out.source
-                );
+        let elements = match fan_out.expand(item) {
+            Expansion::Items(elements) => elements,
+            Expansion::Skipped(message) => {
+                tracing::warn!(kind = %self.kind, index, "{message}");
                 return;
             }
-            Ok(Some(other)) => {
-                out.failures.push(ItemFailure {
-                    index,
-                    message: format!(
-                        "itemsToParse `{}` must yield a list, got {}",
-                        fan_out.source,
-                        json_type_name(&other)
-                    ),
-                });
-                return;
-            }
-            Err(e) => {
-                out.failures.push(ItemFailure {
-                    index,
-                    message: format!("itemsToParse failed: {e}"),
-                });
+            Expansion::Failed(message) => {
+                out.failures.push(ItemFailure { index, message });
                 return;
             }
         };
-        let mut parent = item.clone();
-        if let Some(path) = &fan_out.delete {
-            delete_path(&mut parent, path);
-        }
-        let Value::Object(parent) = parent else {
-            out.failures.push(ItemFailure {
-                index,
-                message: format!(
-                    "itemsToParse needs an object item to add `{}` to, got {}",
-                    fan_out.name,
-                    json_type_name(item)
-                ),
-            });
-            return;
-        };
-        for element in elements {
-            let mut expanded = parent.clone();
-            expanded.insert(fan_out.name.clone(), element);
-            if let Err(message) = self.map_one(&Value::Object(expanded), parse_all, fields, out) {
+        for expanded in &elements {
+            if let Err(message) = self.map_one(expanded, parse_all, fields, out) {
                 out.failures.push(ItemFailure { index, message });
                 break;
             }

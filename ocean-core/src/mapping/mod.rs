@@ -8,12 +8,13 @@ pub mod jq;
 mod provider;
 
 pub use config::{
-    ConfigError, EntityConfig, EntityMapping, MappingValue, PortAppConfig, PortResourceConfig,
-    ResourceConfig, SearchQueryMapping, SearchRuleMapping, Selector,
+    ConfigError, EntityConfig, EntityMapping, FieldCompileError, MappingValue, PortAppConfig,
+    PortResourceConfig, ResourceConfig, SearchQueryMapping, SearchRuleMapping, Selector,
 };
 pub use eval::{
     CompiledMapping, CompiledResource, FilteredOut, ItemFailure, MappingOutcome, required_fields,
 };
+pub use items_to_parse::{Expansion, ItemsToParse, delete_target_text};
 pub use jq::{JqEngine, JqError, JqInput, JqOptions, JqProgram};
 pub use provider::{
     FixedPortAppConfig, PortAppConfigError, PortAppConfigFromPort, PortAppConfigProvider,

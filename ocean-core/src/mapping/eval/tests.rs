@@ -326,13 +326,26 @@ fn items_to_parse_fans_out_and_removes_the_list_from_parents() {
 }
 
 #[test]
-fn items_to_parse_without_a_path_keeps_the_parent() {
-    let r2 = resource_with(
-        json!({"identifier": ".el", "blueprint": "\"b\"", "properties": {"n": ".name"}}),
+fn items_to_parse_without_a_path_skips_every_parent_unless_the_transform_is_off() {
+    // Ocean deletes `.` from the parent when the expression has no simple path: `null`, so
+    // the parent is skipped, without failing the item.
+    let mapping = json!({"identifier": ".el", "blueprint": "\"b\"", "properties": {"n": ".name"}});
+    let item = json!({"a": "x", "b": "y", "name": "p"});
+    let r = resource_with(
+        mapping.clone(),
         "true",
         json!({"itemsToParse": "[.a, .b]", "itemsToParseName": "el"}),
     );
-    let out = r2.map_batch(&[json!({"a": "x", "b": "y", "name": "p"})], false);
+    let out = r.map_batch(std::slice::from_ref(&item), false);
+    assert!(out.entities.is_empty());
+    assert!(out.failures.is_empty());
+    let r = resource_with(
+        mapping,
+        "true",
+        json!({"itemsToParse": "[.a, .b]", "itemsToParseName": "el",
+               "itemsToParseTopLevelTransform": false}),
+    );
+    let out = r.map_batch(&[item], false);
     let ids: Vec<_> = out.entities.iter().map(|e| e.identifier.clone()).collect();
     assert_eq!(ids, vec![json!("x"), json!("y")]);
     assert_eq!(
@@ -462,4 +475,133 @@ fn a_deletion_without_an_identifier_is_skipped_and_reported() {
     let out = r.map_batch_for_deletion(&[json!({"key": "A-1"})]);
     assert!(out.entities.is_empty());
     assert_eq!(out.skipped, 1);
+}
+
+/// Expressions jq 1.8 rejects at compile time (checked with libjq 1.8.2).
+const BROKEN: &[&str] = &[
+    ".fields.status.",
+    "if .a then 1",
+    "{",
+    ".a | nosuchfn",
+    "ltrimstr",
+    "ascii_downcase(1)",
+    "map(.x; .y)",
+    "$undefined",
+];
+
+#[test]
+fn a_field_that_does_not_compile_is_null_on_every_item_and_nothing_else_changes() {
+    for broken in BROKEN {
+        let r = resource(
+            json!({"identifier": ".id", "blueprint": "\"svc\"", "title": ".name",
+                   "properties": {"status": broken, "url": ".url"},
+                   "relations": {"owner": broken, "team": ".team"}}),
+            "true",
+        );
+        let items = [
+            json!({"id": "a", "name": "A", "url": "u1", "team": "t1"}),
+            json!({"id": "b", "name": "B", "url": "u2", "team": "t2"}),
+        ];
+        let out = r.map_batch(&items, false);
+        assert!(out.failures.is_empty(), "`{broken}`: {:?}", out.failures);
+        assert_eq!(
+            out.entities.iter().map(entity_json).collect::<Vec<_>>(),
+            vec![
+                json!({"identifier": "a", "title": "A", "blueprint": "svc",
+                       "properties": {"status": null, "url": "u1"},
+                       "relations": {"owner": null, "team": "t1"}}),
+                json!({"identifier": "b", "title": "B", "blueprint": "svc",
+                       "properties": {"status": null, "url": "u2"},
+                       "relations": {"owner": null, "team": "t2"}}),
+            ],
+            "`{broken}`"
+        );
+        assert_eq!(
+            out.misconfigurations,
+            BTreeMap::from([
+                ("properties.status".to_owned(), (*broken).to_owned()),
+                ("relations.owner".to_owned(), (*broken).to_owned()),
+            ]),
+            "`{broken}`"
+        );
+    }
+}
+
+#[test]
+fn an_identifier_or_blueprint_that_does_not_compile_skips_every_item() {
+    for (identifier, blueprint, field) in [
+        (".id | nosuchfn", "\"svc\"", "identifier"),
+        (".id", "service", "blueprint"),
+        (".id", "'svc' +", "blueprint"),
+    ] {
+        let r = resource(
+            json!({"identifier": identifier, "blueprint": blueprint, "properties": {"n": ".n"}}),
+            "true",
+        );
+        let out = r.map_batch(
+            &[json!({"id": "a", "n": 1}), json!({"id": "b", "n": 2})],
+            false,
+        );
+        assert!(out.entities.is_empty());
+        assert_eq!(out.skipped, 2);
+        assert!(out.failures.is_empty());
+        assert!(out.misconfigurations.contains_key(field), "{field}");
+    }
+}
+
+#[test]
+fn a_search_query_leaf_that_does_not_compile_is_null_in_place() {
+    let r = resource(
+        json!({"identifier": ".id", "blueprint": "\"svc\"",
+               "relations": {"owner": {"combinator": "\"and\"", "rules": [
+                   {"property": "\"$title\"", "operator": "\"=\"", "value": ".owner | nosuchfn"}]}}}),
+        "true",
+    );
+    let out = r.map_batch(&[json!({"id": "a", "owner": "o"})], false);
+    assert_eq!(
+        out.entities[0].relations.as_ref().unwrap()["owner"],
+        json!({"combinator": "and", "rules": [{"property": "$title", "operator": "=", "value": null}]})
+    );
+    assert_eq!(
+        out.misconfigurations["relations.owner.rules.value"],
+        ".owner | nosuchfn"
+    );
+}
+
+#[test]
+fn a_selector_that_does_not_compile_fails_every_item_of_its_resource_only() {
+    let broken = resource(
+        json!({"identifier": ".id", "blueprint": "\"svc\""}),
+        ".a ==",
+    );
+    let out = broken.map_batch(&[json!({"id": "a"}), json!({"id": "b"})], true);
+    assert!(out.entities.is_empty());
+    assert_eq!(
+        out.failures.iter().map(|f| f.index).collect::<Vec<_>>(),
+        [0, 1]
+    );
+    assert!(
+        out.failures[0].message.contains(".a =="),
+        "{:?}",
+        out.failures
+    );
+    // The same engine compiles the next resource as if nothing happened.
+    let fine = resource(json!({"identifier": ".id", "blueprint": "\"svc\""}), "true");
+    assert_eq!(
+        fine.map_batch(&[json!({"id": "a"})], false).entities.len(),
+        1
+    );
+}
+
+#[test]
+fn an_items_to_parse_that_does_not_compile_maps_no_item_and_fails_them() {
+    let r = resource_with(
+        json!({"identifier": ".item.id", "blueprint": "\"svc\""}),
+        "true",
+        json!({"itemsToParse": ".children | nosuchfn"}),
+    );
+    let out = r.map_batch(&[json!({"children": [{"id": "c"}]})], false);
+    assert!(out.entities.is_empty());
+    assert_eq!(out.failures.len(), 1);
+    assert!(out.failures[0].message.contains("nosuchfn"));
 }
