@@ -25,6 +25,8 @@ enum Command {
     /// Create a new integration crate from the template (sample kind, resync handler, webhook
     /// processor, tests, Dockerfile).
     New(cmd::new::Args),
+    /// Check an integration's `.port/` folder: spec, blueprints, mapping, jq, kinds, relations.
+    Validate(cmd::validate::Args),
     /// Print the headers that sign a body for a webhook verifier: Standard Webhooks, Port,
     /// GitHub or GitLab (for test events).
     SignWebhook(cmd::sign_webhook::Args),
@@ -41,5 +43,6 @@ fn main() -> ExitCode {
         Command::DeadLetters(args) => cmd::dead_letters::run(args),
         Command::SignWebhook(args) => cmd::sign_webhook::run(args),
         Command::New(args) => cmd::new::run(args),
+        Command::Validate(args) => cmd::validate::run(args),
     }
 }

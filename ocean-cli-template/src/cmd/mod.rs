@@ -5,3 +5,4 @@ pub(crate) mod map;
 pub(crate) mod new;
 pub(crate) mod port_emulator;
 pub(crate) mod sign_webhook;
+pub(crate) mod validate;
