@@ -25,6 +25,14 @@ enum Command {
     /// Create a new integration crate from the template (sample kind, resync handler, webhook
     /// processor, tests, Dockerfile).
     New(cmd::new::Args),
+    /// Build and run the integration in a folder (`cargo run`), passing --once, --port and
+    /// --log-level through.
+    Sail(cmd::sail::Args),
+    /// Create (dock) or remove (clean) the default blueprints and mapping of `.port/resources`
+    /// in Port.
+    Defaults(cmd::defaults::Args),
+    /// Print the versions of this tool and of the framework it scaffolds with.
+    Version,
     /// Check an integration's `.port/` folder: spec, blueprints, mapping, jq, kinds, relations.
     Validate(cmd::validate::Args),
     /// Print the headers that sign a body for a webhook verifier: Standard Webhooks, Port,
@@ -44,5 +52,12 @@ fn main() -> ExitCode {
         Command::SignWebhook(args) => cmd::sign_webhook::run(args),
         Command::New(args) => cmd::new::run(args),
         Command::Validate(args) => cmd::validate::run(args),
+        Command::Sail(args) => cmd::sail::run(args),
+        Command::Defaults(args) => cmd::defaults::run(args),
+        Command::Version => {
+            println!("ocean {}", env!("CARGO_PKG_VERSION"));
+            println!("framework ocean-core {}", ocean::VERSION);
+            ExitCode::SUCCESS
+        }
     }
 }

@@ -67,7 +67,11 @@ fn render(parent: &Path, name: &str, extra: &[&str]) -> PathBuf {
 fn a_new_integration_builds_passes_its_tests_and_resyncs_its_samples_with_no_setting() {
     let parent = tempfile::tempdir().expect("temp dir");
     let dir = render(parent.path(), "acme-tickets", &[]);
-    let validate = ocean().arg("validate").arg(&dir).output().expect("ocean runs");
+    let validate = ocean()
+        .arg("validate")
+        .arg(&dir)
+        .output()
+        .expect("ocean runs");
     assert!(validate.status.success(), "{}", text(&validate));
 
     let tests = cargo(&dir, &["test", "--quiet"]);

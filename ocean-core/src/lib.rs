@@ -50,6 +50,9 @@ pub use async_stream::stream;
 /// handler (re-exported from `async-stream`).
 pub use async_stream::try_stream;
 
+/// The framework's version (`ocean-core`'s package version).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// A raw item from the third party, as JSON (usually an object).
 pub type RawItem = serde_json::Value;
 
