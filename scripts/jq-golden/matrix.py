@@ -234,7 +234,9 @@ SYNTAX: list[str] = [
     "if . then \"t\" else \"f\" end", "if . then \"t\" end", "if .a? then .a end",
     "if . == 1 then \"one\" elif . == null then \"null\" else \"other\" end",
     "[if (true, false) then 1 else 2 end]", "[if empty then 1 else 2 end]",
-    "if . == null then . else . end",
+    "if . == null then . else . end", "if .a == 1 then \"one\" end", "if .missing then 1 end",
+    "[.[]? | if . == 1 then \"one\" end]", "select(.a != null)", ".missing // .", "first(.)",
+    "try error catch .", "try (.a | error) catch .", ". as {a: $x} | .",
     # try, catch, optional
     "try error(\"x\") catch .", "try .a catch \"c\"", "[.[]? | tonumber?]",
     "[try (1, error(\"x\"), 3) catch .]", "try error catch type", "(.a)?", "try .a",
