@@ -49,7 +49,18 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 CASES_DIR = HERE / "cases"
-OUTPUT = REPO / "ocean-core" / "tests" / "jq_golden" / "cases.json"
+GOLDEN_DIR = REPO / "ocean-core" / "tests" / "jq_golden"
+OUTPUT = GOLDEN_DIR / "cases.json"
+MANUAL_OUTPUT = GOLDEN_DIR / "manual.json"
+MATRIX_OUTPUT = GOLDEN_DIR / "builtins.json"
+ITEMS_OUTPUT = GOLDEN_DIR / "items_to_parse.json"
+
+# The jq 1.8 manual whose examples the manual corpus holds: the tag, the commit it names (checked
+# when a local clone is given) and the manual's path at that commit.
+JQ_TAG = "jq-1.8.2"
+JQ_COMMIT = "34f7186b86743a083a589741b6cea95293524108"
+MANUAL_PATH = "docs/content/manual/v1.8/manual.yml"
+MANUAL_URL = f"https://raw.githubusercontent.com/jqlang/jq/{JQ_COMMIT}/{MANUAL_PATH}"
 
 REQUIRED_JQ_PY = "1.13.0"
 REQUIRED_LIBJQ_MAJOR_MINOR = "1.8"
@@ -219,9 +230,236 @@ def render(libjq: str, records: list[dict[str, Any]]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
+# ---------------------------------------------------------------------------------------------
+# Generated corpora: the manual's examples, the builtin and syntax matrix, itemsToParse.
+
+
+def serde_like(value: Any) -> Any:
+    """The value as serde_json (without arbitrary precision) holds it: integers beyond i64/u64
+    become doubles, so jq and the engine see the same input."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return value if INPUT_INT_MIN <= value <= INPUT_INT_MAX else float(value)
+    if isinstance(value, float):
+        return value
+    if isinstance(value, list):
+        return [serde_like(v) for v in value]
+    return {k: serde_like(v) for k, v in value.items()}
+
+
+def load_manual_text(jq_repo: str | None) -> tuple[str, str]:
+    """The manual's YAML at JQ_COMMIT and where it came from: a local clone of jqlang/jq when
+    given (`--jq-repo` or $JQ_REPO, its tag checked against JQ_COMMIT), else GitHub."""
+    import hashlib
+    import os
+    import subprocess
+
+    repo = jq_repo or os.environ.get("JQ_REPO")
+    if repo:
+        git = ["git", "-C", repo]
+        commit = subprocess.run(
+            git + ["rev-parse", f"{JQ_TAG}^{{commit}}"], check=True, capture_output=True, text=True
+        ).stdout.strip()
+        if commit != JQ_COMMIT:
+            raise SystemExit(f"{JQ_TAG} is {commit} in {repo}, expected {JQ_COMMIT}")
+        text = subprocess.run(
+            git + ["show", f"{JQ_COMMIT}:{MANUAL_PATH}"], check=True, capture_output=True, text=True
+        ).stdout
+    else:
+        import urllib.request
+
+        with urllib.request.urlopen(MANUAL_URL, timeout=60) as response:  # noqa: S310 (fixed URL)
+            text = response.read().decode("utf-8")
+    return text, hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def manual_examples(yaml_module: Any, text: str) -> list[dict[str, Any]]:
+    """Every example of the manual, in order, with the title of its section."""
+    examples: list[dict[str, Any]] = []
+
+    def walk(node: Any, title: str) -> None:
+        if isinstance(node, dict):
+            title = node.get("title", title) if isinstance(node.get("title"), str) else title
+            for example in node.get("examples") or []:
+                examples.append({"section": title, **example})
+            for key, child in node.items():
+                if key != "examples":
+                    walk(child, title)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child, title)
+
+    walk(yaml_module.safe_load(text), "")
+    return examples
+
+
+def run_program(jq_module: Any, program: str, value: Any) -> dict[str, Any]:
+    """jq's outputs of `program` on `value`, or its error."""
+    try:
+        compiled = jq_module.compile(program)
+    except ValueError as err:
+        return {"error": True, "error_kind": "compile", "error_message": first_line(str(err))}
+    try:
+        return {"outputs": compiled.input_value(value).all()}
+    except ValueError as err:
+        return {"error": True, "error_kind": "runtime", "error_message": first_line(str(err))}
+
+
+def generated_case(jq_module: Any, name: str, expr: str, value: Any, **extra: Any) -> dict[str, Any]:
+    """A case of a generated corpus; programs the single-quote rewrite changes run rewritten,
+    as Ocean runs them."""
+    record: dict[str, Any] = {"name": name, "expr": expr, **extra}
+    program = ocean_rewrite(expr)
+    if program != expr:
+        record["ocean_rewrite"] = True
+        record["rewritten_expr"] = program
+    record["input"] = value
+    result = run_program(jq_module, program, value)
+    if "outputs" in result:
+        # An integer beyond i64/u64 (jq.py gives `1e300` as an int) reads back as a double.
+        result["outputs"] = serde_like(result["outputs"])
+    record.update(result)
+    return record
+
+
+def manual_corpus(jq_module: Any, yaml_module: Any, jq_repo: str | None) -> dict[str, Any]:
+    text, sha256 = load_manual_text(jq_repo)
+    records: list[dict[str, Any]] = []
+    skipped: list[dict[str, str]] = []
+    for index, example in enumerate(manual_examples(yaml_module, text), start=1):
+        program = example["program"]
+        name = f"manual_{index:03}"
+        try:
+            value = json.loads(example["input"])
+        except json.JSONDecodeError:
+            skipped.append({"name": name, "expr": program, "reason": "the input is several JSON texts"})
+            continue
+        records.append(
+            generated_case(
+                jq_module,
+                name,
+                program,
+                serde_like(value),
+                section=example["section"],
+                manual_input=example["input"],
+                manual_outputs=list(example.get("output") or []),
+            )
+        )
+    return {
+        "source": {"repository": "https://github.com/jqlang/jq", "tag": JQ_TAG, "commit": JQ_COMMIT,
+                   "path": MANUAL_PATH, "sha256": sha256},
+        "skipped": skipped,
+        "cases": records,
+    }
+
+
+def matrix_corpus(jq_module: Any) -> dict[str, Any]:
+    import matrix  # next to this script
+
+    listed = set(jq_module.compile("builtins").input_value(None).first())
+    missing = sorted(listed - set(matrix.BUILTIN_CALLS))
+    if missing:
+        raise SystemExit(f"jq lists builtins the matrix does not call: {missing}; add them to matrix.py")
+    inputs = [(text, json.loads(text)) for text in matrix.INPUTS]
+    for text, value in inputs:
+        check_input_numbers(value, f"matrix input {text}")
+    records: list[dict[str, Any]] = []
+    for group, program in matrix.programs():
+        for text, value in inputs:
+            records.append(generated_case(jq_module, f"{program} <- {text}", program, value, group=group))
+        for literal in matrix.LITERAL_INPUTS:
+            expr = f"{literal} | {program}"
+            records.append(generated_case(jq_module, f"{program} <- {literal}", expr, None, group=group))
+    return {"builtins_listed_by_jq": len(listed), "inputs": matrix.INPUTS,
+            "literal_inputs": matrix.LITERAL_INPUTS, "cases": records}
+
+
+def ocean_search(jq_module: Any, item: Any, expr: str) -> Any:
+    """Ocean's `_search`: the first output of the rewritten program, `None` on an error or no
+    output."""
+    try:
+        return jq_module.compile(ocean_rewrite(expr)).input_value(item).first()
+    except Exception:  # noqa: BLE001 (Ocean turns every failure into None)
+        return None
+
+
+SIMPLE_PATH_RE = re.compile(r"(\.\w+|\.\[[^\]]+\])(\.\w+|\[[^\]]+\]|\.\[[^\]]+\])*")
+
+
+def ocean_delete_target(expr: str) -> str | None:
+    """The path Ocean's top-level transform deletes from the parent (reference §2.7): strip
+    `( ... )` up to the first `)`, split on every `|`, skip `. as $x`, `.` and `$...` segments;
+    the first segment that starts with `.word` or `.[...]` accessors gives them."""
+    chain = expr.strip()
+    if chain.startswith("("):
+        inner = re.match(r"\((.*?)\)", chain, re.DOTALL)
+        if inner is None:
+            return None
+        chain = inner.group(1).strip()
+    for segment in (part.strip() for part in chain.split("|")):
+        if re.match(r"^\.\s+as\s+\$\w+", segment) or segment == "." or segment.startswith("$"):
+            continue
+        found = SIMPLE_PATH_RE.match(segment)
+        if found:
+            return found.group(0).strip()
+    return None
+
+
+def ocean_items_to_parse(jq_module: Any, items: list[Any], expr: str, name: str, transform: bool) -> list[Any]:
+    """What Ocean's `handle_items_to_parse` yields for `items`, all batches joined."""
+    delete_program = f". | del({ocean_delete_target(expr) or '.'})"
+    out: list[Any] = []
+    for item in items:
+        elements = ocean_search(jq_module, item, expr)
+        if transform:
+            item = ocean_search(jq_module, item, delete_program)
+            if item is None:
+                continue
+        if not isinstance(elements, list):
+            continue
+        for element in elements:
+            if not isinstance(item, dict):
+                raise CorpusError(f"{expr}: the parent is not an object; Ocean would fail the resync")
+            out.append({**item, name: element})
+    return out
+
+
+def items_corpus(jq_module: Any, yaml_module: Any) -> dict[str, Any]:
+    doc = yaml_module.safe_load((HERE / "items_to_parse.yaml").read_text(encoding="utf-8"))
+    parents = {key: parse_json_text(text, f"items_to_parse.yaml: parents {key}") for key, text in doc["parents"].items()}
+    records: list[dict[str, Any]] = []
+    for index, expr in enumerate(doc["expressions"]):
+        for transform in (True, False):
+            for parent_set, items in parents.items():
+                for name in doc.get("names") or ["item"]:
+                    records.append({
+                        "name": f"{index:03}_{parent_set}_{name}_{'transform' if transform else 'keep'}",
+                        "items_to_parse": expr,
+                        "items_to_parse_name": name,
+                        "top_level_transform": transform,
+                        "delete_target": ocean_delete_target(expr),
+                        "items": items,
+                        "expanded": ocean_items_to_parse(jq_module, items, expr, name, transform),
+                    })
+    return {"cases": records}
+
+
+def render_generated(libjq: str, what: str, body: dict[str, Any]) -> str:
+    """A generated corpus, one case per line (the files are large; this keeps diffs readable)."""
+    cases = body.pop("cases")
+    head = {"generated_by": "scripts/jq-golden/generate.py", "what": what,
+            "jq": {"python_package": f"jq=={REQUIRED_JQ_PY}", "libjq": libjq}, **body, "count": len(cases)}
+    dump = lambda v: json.dumps(v, ensure_ascii=False, allow_nan=False)  # noqa: E731
+    lines = [dump(case) for case in cases]
+    head_text = json.dumps(head, indent=2, ensure_ascii=False, allow_nan=False)
+    return head_text[:-2] + ',\n  "cases": [\n' + ",\n".join(lines) + "\n  ]\n}\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if the committed cases.json is stale")
+    parser.add_argument("--check", action="store_true", help="fail if a committed corpus is stale")
+    parser.add_argument("--jq-repo", help="a clone of jqlang/jq to read the manual from (default $JQ_REPO, else GitHub)")
     args = parser.parse_args()
     try:
         import jq  # type: ignore[import-not-found]
@@ -229,25 +467,35 @@ def main() -> int:
     except ImportError as err:
         raise SystemExit(f"{err}; run `pip install -r scripts/jq-golden/requirements.txt`") from err
     libjq = check_jq_version(jq)
+    sys.path.insert(0, str(HERE))
     try:
         cases = load_cases(yaml)
+        records = [run_case(jq, case) for case in cases]
+        outputs = {
+            OUTPUT: render(libjq, records),
+            MANUAL_OUTPUT: render_generated(libjq, "every example of the jq 1.8 manual", manual_corpus(jq, yaml, args.jq_repo)),
+            MATRIX_OUTPUT: render_generated(libjq, "every jq 1.8 builtin and syntax form on inputs of every JSON type", matrix_corpus(jq)),
+            ITEMS_OUTPUT: render_generated(libjq, "itemsToParse with Ocean's top-level transform", items_corpus(jq, yaml)),
+        }
     except CorpusError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    records = [run_case(jq, case) for case in cases]
-    text = render(libjq, records)
-    if args.check:
-        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
-        if current != text:
-            print(f"{OUTPUT.relative_to(REPO)} is stale; rerun generate.py", file=sys.stderr)
-            return 1
-        print(f"{OUTPUT.relative_to(REPO)} is up to date ({len(records)} cases)")
-        return 0
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(text, encoding="utf-8")
-    errors = sum(1 for r in records if r.get("error"))
-    print(f"wrote {len(records)} cases ({errors} expected errors) to {OUTPUT.relative_to(REPO)} with libjq {libjq}")
-    return 0
+    stale = 0
+    for path, text in outputs.items():
+        count = json.loads(text)["count"]
+        if args.check:
+            current = path.read_text(encoding="utf-8") if path.exists() else ""
+            if current != text:
+                print(f"{path.relative_to(REPO)} is stale; rerun generate.py", file=sys.stderr)
+                stale += 1
+            else:
+                print(f"{path.relative_to(REPO)} is up to date ({count} cases)")
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        errors = text.count('"error": true')
+        print(f"wrote {count} cases ({errors} expected errors) to {path.relative_to(REPO)} with libjq {libjq}")
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

@@ -545,13 +545,14 @@ pub(crate) struct Projection {
     children: Vec<(String, Option<Projection>)>,
 }
 
-/// Builtins that ignore their input.
-const INPUT_FREE: &[&str] = &[
-    "true", "false", "null", "empty", "nan", "infinite", "range", "error",
-];
+/// Builtins that ignore their input (whatever their arguments read is collected separately).
+/// `error` is not one: `error/0` raises its input, which `try ... catch .` hands back whole.
+const INPUT_FREE: &[&str] = &["true", "false", "null", "empty", "nan", "infinite", "range"];
 
 impl Projection {
-    /// The projection of a program, `None` when it may observe the whole input.
+    /// The projection of a program, `None` when it may observe the whole input: whenever a
+    /// result can hold the input itself (`.`, an `if` without `else`, `select`, `error/0`, a
+    /// user definition, ...), the program gets the whole item.
     pub(crate) fn of(term: &Term<&str>) -> Option<Self> {
         let mut p = Projection::default();
         p.collect(term).then_some(p)
@@ -619,11 +620,13 @@ impl Projection {
                 self.collect(xs) && args.first().is_none_or(|init| self.collect(init))
             }
             Term::TryCatch(t, _) => self.collect(t),
+            // `if c then t end` yields the input itself when `c` is false or null.
             Term::IfThenElse(branches, els) => {
+                let Some(els) = els else { return false };
                 branches
                     .iter()
                     .all(|(c, t)| self.collect(c) && self.collect(t))
-                    && els.as_ref().is_none_or(|e| self.collect(e))
+                    && self.collect(els)
             }
             Term::Call(name, args) => {
                 INPUT_FREE.contains(name) && args.iter().all(|a| self.collect(a))

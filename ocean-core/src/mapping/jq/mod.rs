@@ -18,6 +18,7 @@
 //! Recursion is bounded: recursive definitions check a per-thread stack budget and fail with a
 //! jq error past it, instead of overflowing the stack (see `stack.rs`).
 
+mod alternatives;
 mod fastpath;
 mod natives;
 mod paths;
@@ -376,6 +377,7 @@ impl JqEngine {
             message,
         };
         let code = rewrite_single_quotes(expr);
+        let code = alternatives::desugar(&code).unwrap_or(code);
         let depth = rewrite::nesting_depth(&code);
         if depth > rewrite::MAX_NESTING {
             return Err(fail(format!(

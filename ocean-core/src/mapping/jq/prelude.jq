@@ -73,7 +73,11 @@ def todate: todateiso8601;
 # Numbers: jq 1.8 parses only whole decimal literals, and computes math with the C library.
 def tonumber: __ocean_tonumber;
 def __ocean_jaq_fromjson: fromjson;
-def fromjson: if __ocean_nan_text then nan elif __ocean_json_depth_ok then __ocean_jaq_fromjson else error("Exceeds depth limit for parsing") end;
+def fromjson:
+  if __ocean_nan_text then nan
+  elif type == "string" and (ltrimstr(" ") | ltrimstr("\n") | ltrimstr("\t")) == "" then error("Expected JSON value (while parsing '\(.)')")
+  elif __ocean_json_depth_ok then __ocean_jaq_fromjson
+  else error("Exceeds depth limit for parsing") end;
 def sqrt: __ocean_m_sqrt;
 def exp: __ocean_m_exp;
 def exp2: __ocean_m_exp2;
@@ -124,8 +128,12 @@ def with_entries(f): to_entries | map(f) | from_entries;
 
 def __ocean_jaq_nth($n; g): nth($n; g);
 def nth($n; g): if $n < 0 then error("nth doesn't support negative indices") else __ocean_jaq_nth($n; g) end;
-def __ocean_jaq_flatten($d): flatten($d);
-def flatten($d): if $d < 0 then error("flatten depth must not be negative") else __ocean_jaq_flatten($d) end;
+# jq 1.8 flattens element by element: an empty array stays empty (not null), and flattening a
+# value that is not an array fails.
+def __ocean_flatten($d): reduce .[] as $x ([];
+  if $d != 0 and ($x | type) == "array" then . + ($x | __ocean_flatten($d - 1)) else . + [$x] end);
+def flatten($d): if $d < 0 then error("flatten depth must not be negative") else __ocean_flatten($d) end;
+def flatten: __ocean_flatten(-1);
 def __ocean_jaq_reverse: reverse;
 def reverse:
   if type == "array" then __ocean_jaq_reverse
@@ -169,3 +177,52 @@ def sub($re; f; $flags):
 def sub($re; f): sub($re; f; "");
 def gsub($re; f; $flags): sub($re; f; $flags + "g");
 def gsub($re; f): sub($re; f; "g");
+
+# jq 1.8 refuses a negative count for skip, as for limit.
+def __ocean_skip($n; f): skip($n; f);
+def skip($n; f): if $n < 0 then error("skip doesn't support negative count") else __ocean_skip($n; f) end;
+
+# jq 1.8's has: arrays take number keys (a negative one is absent), objects string keys;
+# anything else fails. `in` is `has` seen from the key.
+def __ocean_has($k): has($k);
+def has($k): type as $t | ($k | type) as $kt |
+  if $t == "null" and ($kt == "string" or $kt == "number") then false
+  elif $t == "array" and $kt == "number" then $k >= 0 and $k < length
+  elif $t == "object" and $kt == "string" then __ocean_has($k)
+  else error("Cannot check whether \($t) has a \($kt) key") end;
+def in(xs): . as $key | xs | has($key);
+def inside(xs): . as $part | xs | contains($part);
+
+# jq 1.8's ranges need numeric bounds; a step of zero yields nothing.
+def __ocean_range3($from; $upto; $by): range($from; $upto; $by);
+def range($from; $upto; $by): if $by == 0 then empty else __ocean_range3($from; $upto; $by) end;
+def __ocean_range($from; $upto): range($from; $upto);
+def range($from; $upto):
+  if ($from | type) == "number" and ($upto | type) == "number" then __ocean_range($from; $upto)
+  else error("Range bounds must be numeric") end;
+def range($upto): range(0; $upto);
+
+# jq 1.8 parses only booleans and the strings "true" and "false" as booleans.
+def toboolean:
+  if type == "boolean" then . elif . == "true" then true elif . == "false" then false
+  else error("\(type) (\(__ocean_tojson)) cannot be parsed as a boolean") end;
+
+# The empty product has one combination, the empty one (so `null` and `[]` give `[]`).
+def combinations:
+  if length == 0 then [] else .[0][] as $head | (.[1:] | combinations) as $tail | [$head] + $tail end;
+def combinations($n): . as $set | [range($n) | $set] | combinations;
+
+# Builtins jq 1.8 has and jaq lacks.
+def format($name):
+  if $name == "text" then @text elif $name == "json" then @json elif $name == "html" then @html
+  elif $name == "uri" then @uri elif $name == "csv" then @csv elif $name == "tsv" then @tsv
+  elif $name == "sh" then @sh elif $name == "base64" then @base64 elif $name == "base64d" then @base64d
+  else error("\($name) is not a valid format") end;
+def truncate_stream(stream): . as $depth | null | stream
+  | select((.[0] | length) > $depth) | .[0] |= .[$depth:];
+def JOIN($idx; idx_expr): [.[] | [., $idx[idx_expr]]];
+def JOIN($idx; stream; idx_expr): stream | [., $idx[idx_expr]];
+def JOIN($idx; stream; idx_expr; join_expr): stream | [., $idx[idx_expr]] | join_expr;
+def get_search_list: [];
+def get_jq_origin: empty;
+def get_prog_origin: empty;

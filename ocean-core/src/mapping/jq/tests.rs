@@ -514,3 +514,124 @@ fn regexes_use_oniguruma_features_and_jq_match_objects() {
         json!("a!ba")
     );
 }
+
+/// The first output, as a mapping field takes it (the path that gives jaq only the parts of the
+/// item the program reads).
+fn first(expr: &str, input: &Value) -> Value {
+    let program = JqEngine::default()
+        .compile(expr)
+        .unwrap_or_else(|e| panic!("{expr}: {e}"));
+    let out = program
+        .first_on(&JqInput::new(input))
+        .unwrap_or_else(|e| panic!("{expr}: {e}"));
+    out.unwrap_or_else(|| panic!("{expr} gave no output"))
+}
+
+/// Every program here yields the input itself on some path; the item is wide (fields no
+/// expression names) so that a program that only sees the fields it reads gives itself away.
+#[test]
+fn a_result_that_is_the_input_is_the_whole_item() {
+    let item = json!({
+        "kind": "service",
+        "owner": {"team": "core", "oncall": ["ana", "bo"]},
+        "tags": ["x"],
+        "unread": {"deep": [1, 2.5, null]},
+        "flag": false
+    });
+    let whole = [
+        "if .flag then .kind end",
+        "if .flag then .kind elif .missing then .owner end",
+        ".missing // .",
+        "select(.kind == \"service\")",
+        "(.)",
+        "try error catch .",
+        ".kind as $k | if $k == \"x\" then 1 end",
+        "reduce .tags[] as $t (.; .)",
+        "[.kind, .] | .[1]",
+        ". as {kind: $k} | .",
+        "first(.)",
+        "if .flag then 1 else . end",
+    ];
+    for expr in whole {
+        assert_eq!(first(expr, &item), item, "{expr}");
+    }
+}
+
+#[test]
+fn a_computed_key_in_a_pattern_reads_the_destructured_value() {
+    let item = json!({"k": "team", "owner": {"team": 1, "k": "oncall", "oncall": 2}, "x": 0});
+    assert_eq!(first(".owner as {(.k): $v} | $v", &item), json!(2));
+}
+
+#[test]
+fn error_without_argument_raises_the_whole_item() {
+    let item = json!({"a": 1, "b": {"c": [true]}});
+    assert_eq!(first("try (.a | error) catch .", &item), json!(1));
+    assert_eq!(first("try error catch .", &item), item);
+}
+
+#[test]
+fn destructuring_alternatives_try_each_pattern_in_turn() {
+    // The first pattern that binds without an error wins; unbound variables are null.
+    assert_eq!(
+        one(
+            "[.[] as [$a] ?// {k: $a} ?// $a | $a]",
+            json!([[1], {"k": 2}, 3])
+        ),
+        json!([1, 2, 3])
+    );
+    assert_eq!(
+        one(". as [$a] ?// {$b} | [$a, $b]", json!({"b": "x"})),
+        json!([null, "x"])
+    );
+    // An error in the body moves on to the next pattern; the last one's error is the result.
+    assert_eq!(
+        one(
+            ". as [$a] ?// $b | if $a != null then error(\"no\") else $b end",
+            json!([7])
+        ),
+        json!([7])
+    );
+    assert!(eval(". as [$a] ?// [$b] | error(\"last\")", json!([1])).is_err());
+    // Inside a definition, a condition and a collection the body ends where jq ends it.
+    assert_eq!(
+        one("def f: . as [$x] ?// $x | $x; [.[] | f]", json!([[5], 6])),
+        json!([5, 6])
+    );
+    assert_eq!(
+        one(
+            "if . as [$x] ?// $x | $x == 1 then \"one\" else \"other\" end",
+            json!([1])
+        ),
+        json!("one")
+    );
+}
+
+#[test]
+fn builtins_follow_jq_1_8_on_edge_inputs() {
+    // `flatten` with a depth keeps an empty array empty; it flattens object values and refuses
+    // scalars.
+    assert_eq!(one("flatten(1)", json!([])), json!([]));
+    assert_eq!(one("flatten(0)", json!([[1], 2])), json!([[1], 2]));
+    assert_eq!(one("flatten", json!({"a": [1]})), json!([1]));
+    assert!(eval("flatten", json!(5)).is_err());
+    // `has` on arrays takes non-negative indices only; on null it is false.
+    assert_eq!(one("has(-1)", json!([1, 2])), json!(false));
+    assert_eq!(one("has(\"a\")", Value::Null), json!(false));
+    assert!(eval("has(0)", json!({"0": 1})).is_err());
+    // Counts and bounds are checked as jq checks them.
+    assert!(eval("[skip(-1; 1, 2)]", Value::Null).is_err());
+    assert!(eval("[range(\"a\")]", Value::Null).is_err());
+    assert_eq!(one("[range(0; 3; 0)]", Value::Null), json!([]));
+    assert_eq!(one("[combinations]", Value::Null), json!([[]]));
+    assert!(eval("toboolean", json!("")).is_err());
+    assert!(eval("fromjson", json!("")).is_err());
+    assert_eq!(one("format(\"csv\")", json!([1, "a"])), json!("1,\"a\""));
+    assert_eq!(
+        one(
+            "[1 | truncate_stream([[0], 1], [[1, 0], 2], [[1, 0]], [[1]])]",
+            Value::Null
+        ),
+        json!([[[0], 2], [[0]]])
+    );
+}
