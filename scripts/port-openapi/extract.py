@@ -105,6 +105,9 @@ def clean_schema(schema, refs):
             out[key] = clean_schema(value, refs)
         elif key in SCHEMA_LIST and isinstance(value, list):
             out[key] = [clean_schema(s, refs) for s in value]
+        elif key == "required" and isinstance(value, list):
+            # The document repeats names in some `required` lists, which JSON Schema forbids.
+            out[key] = list(dict.fromkeys(value))
         else:
             out[key] = value
     return out
@@ -186,6 +189,7 @@ def main():
             "openapi": document.get("openapi"),
             "documentVersion": document.get("info", {}).get("version"),
             "generator": "scripts/port-openapi/extract.py",
+            "normalised": ["repeated names of `required` lists kept once"],
         },
         "operations": operations,
         "schemas": dict(sorted(schemas.items())),
