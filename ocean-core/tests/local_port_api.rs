@@ -73,7 +73,7 @@ impl Port {
         )
         .await;
         self.blueprint(json!({
-            "identifier": "service",
+            "identifier": "service", "title": "Service",
             "schema": {
                 "properties": {
                     "lang": {"type": "string", "enum": ["rust", "go", "python"]},
@@ -170,7 +170,7 @@ async fn blueprint_crud_with_conflicts_and_schema_checks() {
     let (status, body) = port
         .post(
             "/v1/blueprints",
-            json!({"identifier": "group", "schema": {"properties": {}}}),
+            json!({"identifier": "group", "title": "Group", "schema": {"properties": {}}}),
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
@@ -178,14 +178,14 @@ async fn blueprint_crud_with_conflicts_and_schema_checks() {
     let (status, body) = port
         .post(
             "/v1/blueprints",
-            json!({"identifier": "bad id", "schema": {"properties": {}}}),
+            json!({"identifier": "bad id", "title": "Bad id", "schema": {"properties": {}}}),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (status, body) = port
         .post(
             "/v1/blueprints",
-            json!({"identifier": "x", "schema": {"properties": {"a": {"type": "integer"}}}}),
+            json!({"identifier": "x", "title": "X", "schema": {"properties": {"a": {"type": "integer"}}}}),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
@@ -193,7 +193,8 @@ async fn blueprint_crud_with_conflicts_and_schema_checks() {
     let (status, body) = port
         .post(
             "/v1/blueprints",
-            json!({"identifier": "x", "relations": {"r": {"target": "nowhere"}}}),
+            json!({"identifier": "x", "title": "X", "schema": {"properties": {}},
+                "relations": {"r": {"target": "nowhere", "required": false, "many": false}}}),
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
@@ -291,9 +292,20 @@ async fn entities_are_validated_against_their_blueprint() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["entity"]["properties"], json!({"lang": "go"}));
     let (status, _) = port
-        .post("/v1/blueprints/service/entities", svc("a", "go"))
+        .post(
+            "/v1/blueprints/service/entities?upsert=false",
+            svc("a", "go"),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
+    let (status, body) = port
+        .post("/v1/blueprints/service/entities", svc("b", "go"))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Port requires the upsert parameter: {body}"
+    );
     assert_eq!(port.handle.state().entity_count(), 1);
 }
 
@@ -641,11 +653,13 @@ async fn search_supports_port_rules() {
 #[tokio::test]
 async fn deletes_respect_required_relations_and_dependents() {
     let port = Port::start().await;
-    port.blueprint(json!({"identifier": "team", "schema": {"properties": {}}}))
+    port.blueprint(json!({"identifier": "team", "title": "Team", "schema": {"properties": {}}}))
         .await;
-    port.blueprint(json!({"identifier": "member", "schema": {"properties": {}},
-        "relations": {"team": {"target": "team", "required": true, "many": false}}}))
-        .await;
+    port.blueprint(
+        json!({"identifier": "member", "title": "Member", "schema": {"properties": {}},
+        "relations": {"team": {"target": "team", "required": true, "many": false}}}),
+    )
+    .await;
     port.bulk(
         "team",
         "",
@@ -659,25 +673,30 @@ async fn deletes_respect_required_relations_and_dependents() {
     )
     .await;
 
-    let path = "/v1/blueprints/team/bulk/entities/delete";
+    // Port answers a bulk delete 200 or fails it whole: `t1` is required by `m1`, so nothing
+    // goes, `t2` included.
+    let path = "/v1/blueprints/team/bulk/entities/delete?delete_dependents=false";
     let (status, body) = port
         .post(path, json!({"entities": ["t1", "t2", "ghost"]}))
         .await;
-    assert_eq!(status, StatusCode::MULTI_STATUS, "{body}");
-    assert_eq!(body["deletedEntities"], json!(["t2"]));
-    let failed: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["identifier"].as_str().unwrap())
-        .collect();
-    assert_eq!(failed.len(), 2);
-    assert!(failed.contains(&"t1") && failed.contains(&"ghost"));
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["ok"], false);
+    assert!(
+        body.get("errors").is_none() && body.get("deletedEntities").is_none(),
+        "{body}"
+    );
+    assert!(body["message"].as_str().unwrap().contains("t1"), "{body}");
     assert!(port.handle.state().entity("team", "t1").is_some());
+    assert!(port.handle.state().entity("team", "t2").is_some());
+
+    // Identifiers already gone do not fail the request.
+    let (status, body) = port.post(path, json!({"entities": ["t2", "ghost"]})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({"ok": true, "deletedEntities": ["t2"]}));
 
     let (status, body) = port
         .post(
-            &format!("{path}?delete_dependents=true"),
+            "/v1/blueprints/team/bulk/entities/delete?delete_dependents=true",
             json!({"entities": ["t1"]}),
         )
         .await;
@@ -685,12 +704,28 @@ async fn deletes_respect_required_relations_and_dependents() {
     assert_eq!(body["deletedEntities"], json!(["t1"]));
     assert!(port.handle.state().entity("member", "m1").is_none());
 
+    let (status, body) = port
+        .post(
+            "/v1/blueprints/team/bulk/entities/delete",
+            json!({"entities": ["t1"]}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Port requires delete_dependents: {body}"
+    );
+
     let ids: Vec<String> = (0..101).map(|i| format!("x{i}")).collect();
     let (status, _) = port.post(path, json!({"entities": ids})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let (status, _) = port
-        .send(Method::DELETE, "/v1/blueprints/team/entities/t1", None)
+        .send(
+            Method::DELETE,
+            "/v1/blueprints/team/entities/t1?delete_dependents=false",
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     port.bulk("team", "", json!([{"identifier": "a/b+c"}]))
@@ -700,7 +735,7 @@ async fn deletes_respect_required_relations_and_dependents() {
     let (status, _) = port
         .send(
             Method::DELETE,
-            "/v1/blueprints/team/entities/a%2Fb%2Bc",
+            "/v1/blueprints/team/entities/a%2Fb%2Bc?delete_dependents=false",
             None,
         )
         .await;
@@ -713,7 +748,10 @@ async fn malformed_json_is_400_oversize_is_413_unknown_route_is_404() {
     let port = Port::start_with(LocalPort::builder().body_limit(4096)).await;
     port.service_blueprints().await;
     let resp = port
-        .request(Method::POST, "/v1/blueprints/service/entities/bulk")
+        .request(
+            Method::POST,
+            "/v1/blueprints/service/entities/bulk?upsert=true",
+        )
         .header("Content-Type", "application/json")
         .body("{\"entities\": [")
         .send()
@@ -727,7 +765,9 @@ async fn malformed_json_is_400_oversize_is_413_unknown_route_is_404() {
     );
 
     let big = json!({"entities": [{"identifier": "a", "properties": {"owner": "x".repeat(5000), "lang": "go"}}]});
-    let (status, body) = port.post("/v1/blueprints/service/entities/bulk", big).await;
+    let (status, body) = port
+        .post("/v1/blueprints/service/entities/bulk?upsert=true", big)
+        .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
 
     let (status, body) = port.get("/v1/no/such/route").await;
@@ -807,55 +847,85 @@ async fn integrations_store_config_resync_state_and_requests() {
 }
 
 #[tokio::test]
-async fn webhooks_crud_validates_and_never_returns_the_secret() {
+async fn webhooks_are_port_data_sources_checked_against_its_schema_and_never_return_the_secret() {
     let port = Port::start().await;
-    let hook = json!({"identifier": "on-entity", "title": "On entity", "url": "https://example.com/hook",
-        "events": ["entity.created", "entity.updated"], "headers": {"X-Key": "k"},
-        "security": {"secret": "s3cr3t-value"}});
+    let hook = json!({"identifier": "on-deploy", "title": "On deploy", "enabled": true,
+        "icon": "Webhook", "integrationType": "custom",
+        "mappings": [{"blueprint": "deployment", "filter": "true",
+            "entity": {"identifier": ".body.id", "title": ".body.name"}}],
+        "security": {"secret": "s3cr3t-value", "signatureHeaderName": "X-Sig"}});
     let (status, body) = port.post("/v1/webhooks", hook.clone()).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(body["webhook"]["enabled"], true);
-    assert_eq!(body["webhook"]["security"]["secret"], "[REDACTED]");
+    assert_eq!(body["integration"]["enabled"], true);
+    assert_eq!(body["integration"]["security"]["secret"], "[REDACTED]");
+    assert!(body["integration"]["url"].is_string(), "{body}");
+    assert!(body["integration"]["createdAt"].is_string(), "{body}");
     let (status, _) = port.post("/v1/webhooks", hook.clone()).await;
     assert_eq!(status, StatusCode::CONFLICT);
 
+    // Fields Port's schema refuses: too long, wrong type, outgoing-webhook fields, missing
+    // required ones.
     for (field, value) in [
-        ("identifier", json!("bad id")),
-        ("url", json!("ftp://example.com")),
-        ("events", json!(["entity.exploded"])),
+        ("identifier", json!("x".repeat(31))),
+        ("title", json!("t".repeat(31))),
+        ("description", json!("d".repeat(201))),
         ("enabled", json!("yes")),
+        ("url", json!("https://example.com/hook")),
+        ("events", json!(["entity.created"])),
+        ("headers", json!({"X-Key": "k"})),
     ] {
         let mut bad = hook.clone();
         bad[field] = value;
-        bad["identifier"] = if field == "identifier" {
-            bad["identifier"].clone()
-        } else {
-            json!("other")
-        };
+        if field != "identifier" {
+            bad["identifier"] = json!("other");
+        }
         let (status, body) = port.post("/v1/webhooks", bad).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains(field),
+            "{field}: {body}"
+        );
     }
+    for required in ["title", "enabled"] {
+        let mut bad = hook.clone();
+        bad.as_object_mut().unwrap().remove(required);
+        bad["identifier"] = json!("other");
+        let (status, body) = port.post("/v1/webhooks", bad).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{required}: {body}"
+        );
+    }
+    // Without an identifier Port makes one up.
     let mut no_id = hook.clone();
     no_id.as_object_mut().unwrap().remove("identifier");
-    assert_eq!(
-        port.post("/v1/webhooks", no_id).await.0,
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
+    let (status, body) = port.post("/v1/webhooks", no_id).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let made_up = body["integration"]["identifier"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!made_up.is_empty() && made_up.len() <= 30, "{made_up}");
 
     let (status, body) = port
         .send(
             Method::PATCH,
-            "/v1/webhooks/on-entity",
-            Some(json!({"url": "https://example.com/v2", "security": {"secret": "[REDACTED]"}})),
+            "/v1/webhooks/on-deploy",
+            Some(json!({"title": "Deploys", "security": {"secret": "[REDACTED]"}})),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["webhook"]["url"], "https://example.com/v2");
+    assert_eq!(body["integration"]["title"], "Deploys");
+    assert_eq!(
+        body["integration"]["enabled"], true,
+        "a patch keeps the rest"
+    );
     let (status, _) = port
         .send(
             Method::PATCH,
-            "/v1/webhooks/on-entity",
-            Some(json!({"events": ["nope"]})),
+            "/v1/webhooks/on-deploy",
+            Some(json!({"events": ["entity.created"]})),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -864,10 +934,16 @@ async fn webhooks_crud_validates_and_never_returns_the_secret() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
-    let (_, one) = port.get("/v1/webhooks/on-entity").await;
-    let (_, list) = port.get("/v1/webhooks?page=1&per_page=10").await;
-    assert_eq!(list["total"], 1);
-    assert_eq!(list["per_page"], 10);
+    let (_, one) = port.get("/v1/webhooks/on-deploy").await;
+    let (status, list) = port.get("/v1/webhooks").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["integrations"].as_array().unwrap().len(), 2);
+    let (status, body) = port.get("/v1/webhooks?page=1&per_page=10").await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Port's list takes no paging parameters: {body}"
+    );
     for text in [
         one.to_string(),
         list.to_string(),
@@ -884,10 +960,10 @@ async fn webhooks_crud_validates_and_never_returns_the_secret() {
     );
 
     let (status, _) = port
-        .send(Method::DELETE, "/v1/webhooks/on-entity", None)
+        .send(Method::DELETE, "/v1/webhooks/on-deploy", None)
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = port.get("/v1/webhooks/on-entity").await;
+    let (status, _) = port.get("/v1/webhooks/on-deploy").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 

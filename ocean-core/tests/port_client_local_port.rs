@@ -747,12 +747,16 @@ async fn bulk_delete_removes_the_named_entities_in_chunks() {
     );
 }
 
-fn webhook(id: &str, url: &str) -> Webhook {
+fn webhook(id: &str, title: &str) -> Webhook {
     Webhook {
         identifier: Some(id.to_owned()),
-        title: Some(format!("Hook {id}")),
-        url: Some(url.to_owned()),
-        events: Some(vec!["entity.created".into(), "entity.deleted".into()]),
+        title: Some(title.to_owned()),
+        enabled: Some(true),
+        mappings: Some(vec![json!({
+            "blueprint": "service",
+            "filter": "true",
+            "entity": {"identifier": ".body.name", "title": ".body.name"}
+        })]),
         security: Some(
             [("secret".to_owned(), json!("hook-secret-31337"))]
                 .into_iter()
@@ -768,7 +772,7 @@ async fn webhooks_service_create_get_list_update_delete_with_404_422_and_409() {
     let client = client(&port);
 
     let created = client
-        .create_webhook(&webhook("hook-a", "https://example.com/a"))
+        .create_webhook(&webhook("hook-a", "Hook A"))
         .await
         .expect("created");
     assert_eq!(created.identifier.as_deref(), Some("hook-a"));
@@ -777,14 +781,20 @@ async fn webhooks_service_create_get_list_update_delete_with_404_422_and_409() {
         created.security.as_ref().map(|s| s["secret"].clone()),
         Some(json!("[REDACTED]"))
     );
-    assert!(created.created_at.is_some());
+    assert!(created.extra["createdAt"].is_string());
+    assert!(
+        created.extra["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://")),
+        "Port answers where the webhook receives its payloads"
+    );
     client
-        .create_webhook(&webhook("hook-b", "https://example.com/b"))
+        .create_webhook(&webhook("hook-b", "Hook B"))
         .await
         .expect("created");
 
     let conflict = client
-        .create_webhook(&webhook("hook-a", "https://example.com/again"))
+        .create_webhook(&webhook("hook-a", "Again"))
         .await
         .expect_err("the identifier is taken");
     assert!(
@@ -793,53 +803,57 @@ async fn webhooks_service_create_get_list_update_delete_with_404_422_and_409() {
         "{conflict:?}"
     );
 
-    let invalid = client
-        .create_webhook(&webhook("hook-c", "not a url"))
+    let too_long = client
+        .create_webhook(&webhook("a-webhook-identifier-of-31-char", "Long"))
         .await
-        .expect_err("the url is invalid");
+        .expect_err("identifiers have at most 30 characters");
     assert!(
-        matches!(&invalid, PortError::Validation { status: 422, message, .. } if message.contains("url")),
-        "{invalid:?}"
+        matches!(&too_long, PortError::Validation { status: 422, message, .. } if message.contains("identifier")),
+        "{too_long:?}"
     );
     assert!(
-        !format!("{invalid} {invalid:?}").contains("hook-secret-31337"),
+        !format!("{too_long} {too_long:?}").contains("hook-secret-31337"),
         "the secret stays out of errors"
+    );
+    let mut outgoing = webhook("hook-c", "Outgoing");
+    outgoing
+        .extra
+        .insert("events".into(), json!(["entity.created"]));
+    let refused = client
+        .create_webhook(&outgoing)
+        .await
+        .expect_err("Port's webhooks have no events");
+    assert!(
+        matches!(&refused, PortError::Validation { status: 422, message, .. } if message.contains("events")),
+        "{refused:?}"
     );
 
     let fetched = client.get_webhook("hook-a").await.expect("fetched");
-    assert_eq!(fetched.url.as_deref(), Some("https://example.com/a"));
+    assert_eq!(fetched.title.as_deref(), Some("Hook A"));
 
-    let page = client
-        .list_webhooks(Some(1), Some(1))
-        .await
-        .expect("listed");
+    let page = client.get_webhooks(Some(1), Some(1)).await.expect("listed");
     assert_eq!(page.webhooks.len(), 1);
     assert_eq!(page.webhooks[0].identifier.as_deref(), Some("hook-a"));
     assert_eq!(page.extra["total"], json!(2));
-    let page2 = client
-        .list_webhooks(Some(2), Some(1))
-        .await
-        .expect("listed");
+    let page2 = client.get_webhooks(Some(2), Some(1)).await.expect("listed");
     assert_eq!(page2.webhooks[0].identifier.as_deref(), Some("hook-b"));
 
-    let change = Webhook {
-        url: Some("https://example.com/a2".into()),
-        enabled: Some(false),
-        ..Webhook::default()
-    };
+    // What was read can be written back: Port's read-only fields are not sent.
+    let mut change = fetched.clone();
+    change.enabled = Some(false);
+    change.security = None;
     let updated = client
         .update_webhook("hook-a", &change)
         .await
         .expect("updated");
-    assert_eq!(updated.url.as_deref(), Some("https://example.com/a2"));
     assert_eq!(updated.enabled, Some(false));
     assert_eq!(
-        updated.title.as_deref(),
-        Some("Hook hook-a"),
+        updated.security.as_ref().map(|s| s["secret"].clone()),
+        Some(json!("[REDACTED]")),
         "a patch keeps the rest"
     );
     let bad_change = Webhook {
-        events: Some(vec!["entity.exploded".into()]),
+        description: Some("d".repeat(201)),
         ..Webhook::default()
     };
     assert!(matches!(
@@ -888,7 +902,7 @@ async fn blueprint_create_get_patch_delete_round_trip() {
     );
 
     let bad = blueprint(json!({
-        "identifier": "team_of",
+        "identifier": "team_of", "title": "Team_of",
         "schema": {"properties": {}},
         "relations": {"owner": {"target": "nowhere", "many": false, "required": false}}
     }));
@@ -975,7 +989,8 @@ async fn integration_create_get_patch_config_resync_state_and_request() {
 
     let mapping = json!({
         "deleteDependentEntities": true,
-        "resources": [{"kind": "issue", "selector": {"query": "true"}}]
+        "resources": [{"kind": "issue", "selector": {"query": "true"},
+            "port": {"entity": {"mappings": {"identifier": ".key", "blueprint": "\"issue\""}}}}]
     });
     let configured = client
         .patch_integration_config("my-jira", &mapping)
@@ -1183,7 +1198,7 @@ async fn with_deployment_blueprint(client: &PortClient) {
     with_service_blueprint(client).await;
     client
         .create_blueprint(&blueprint(json!({
-            "identifier": "deployment",
+            "identifier": "deployment", "title": "Deployment",
             "schema": {"properties": {"env": {"type": "string"}}},
             "relations": {"service": {"target": "service", "many": false, "required": false}}
         })))

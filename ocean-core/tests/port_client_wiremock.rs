@@ -885,33 +885,42 @@ async fn missing_integration_is_none_and_resync_request_null_is_none() {
 fn webhook(id: &str) -> Webhook {
     Webhook {
         identifier: Some(id.into()),
-        url: Some("https://example.com/hook".into()),
-        events: Some(vec!["entity.created".into()]),
+        title: Some("Deploys".into()),
+        enabled: Some(true),
+        mappings: Some(vec![json!({
+            "blueprint": "deployment",
+            "filter": ".body.action == \"created\"",
+            "entity": {"identifier": ".body.id | tostring"}
+        })]),
         ..Webhook::default()
     }
 }
 
 #[tokio::test]
-async fn webhook_methods_send_the_right_requests_and_decode_answers() {
+async fn webhook_methods_send_port_schema_and_read_answers_under_integration() {
     let server = MockServer::start().await;
     mount_auth(&server).await;
-    let stored = json!({"identifier": "hook", "url": "https://example.com/hook", "enabled": true});
+    let stored = |id: &str| {
+        json!({
+            "identifier": id, "title": "Deploys", "enabled": true, "mappings": [],
+            "url": format!("https://ingest.getport.io/key-{id}"), "webhookKey": format!("key-{id}"),
+            "createdAt": "2026-01-02T03:04:05.000Z", "futureField": {"kept": true}
+        })
+    };
     Mock::given(method("GET"))
         .and(path("/v1/webhooks"))
-        .and(query_param("page", "2"))
-        .and(query_param("per_page", "10"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"ok": true, "webhooks": [stored.clone()], "total": 11})),
-        )
-        .expect(1)
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ok": true,
+            "integrations": [stored("a"), stored("b"), stored("c")]
+        })))
+        .expect(2)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/v1/webhooks/hook"))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_json(json!({"ok": true, "webhook": stored.clone()})),
+                .set_body_json(json!({"ok": true, "integration": stored("hook")})),
         )
         .expect(1)
         .mount(&server)
@@ -919,23 +928,20 @@ async fn webhook_methods_send_the_right_requests_and_decode_answers() {
     Mock::given(method("POST"))
         .and(path("/v1/webhooks"))
         .and(body_partial_json(
-            json!({"identifier": "hook", "events": ["entity.created"]}),
+            json!({"identifier": "hook", "title": "Deploys", "enabled": true}),
         ))
         .respond_with(
             ResponseTemplate::new(201)
-                .set_body_json(json!({"ok": true, "webhook": stored.clone()})),
+                .set_body_json(json!({"ok": true, "integration": stored("hook")})),
         )
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("PATCH"))
         .and(path("/v1/webhooks/hook"))
-        .and(body_partial_json(
-            json!({"url": "https://example.com/hook"}),
-        ))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_json(json!({"ok": true, "webhook": stored.clone()})),
+                .set_body_json(json!({"ok": true, "integration": stored("hook")})),
         )
         .expect(1)
         .mount(&server)
@@ -947,13 +953,26 @@ async fn webhook_methods_send_the_right_requests_and_decode_answers() {
         .mount(&server)
         .await;
     let client = client(&server);
-    let page = client.list_webhooks(Some(2), Some(10)).await.unwrap();
-    assert_eq!(page.webhooks[0].identifier.as_deref(), Some("hook"));
-    assert_eq!(page.extra["total"], json!(11));
+    let page = client.get_webhooks(Some(2), Some(2)).await.unwrap();
+    let ids: Vec<_> = page
+        .webhooks
+        .iter()
+        .map(|w| w.identifier.clone().unwrap())
+        .collect();
+    assert_eq!(ids, ["c"]);
+    assert_eq!(page.extra["total"], json!(3));
     assert_eq!(
-        client.get_webhook("hook").await.unwrap().enabled,
-        Some(true)
+        client
+            .get_webhooks(None, None)
+            .await
+            .unwrap()
+            .webhooks
+            .len(),
+        3
     );
+    let read = client.get_webhook("hook").await.unwrap();
+    assert_eq!(read.enabled, Some(true));
+    assert_eq!(read.extra["futureField"], json!({"kept": true}));
     assert_eq!(
         client
             .create_webhook(&webhook("hook"))
@@ -963,11 +982,31 @@ async fn webhook_methods_send_the_right_requests_and_decode_answers() {
             .as_deref(),
         Some("hook")
     );
-    client
-        .update_webhook("hook", &webhook("hook"))
-        .await
-        .unwrap();
+    // A webhook read back is written again without Port's read-only fields, with the unknown
+    // ones passed through.
+    client.update_webhook("hook", &read).await.unwrap();
     assert!(client.delete_webhook("hook").await.unwrap());
+    let requests = server.received_requests().await.unwrap();
+    let patch = requests
+        .iter()
+        .find(|r| r.method.as_str() == "PATCH")
+        .unwrap();
+    let sent: serde_json::Value = serde_json::from_slice(&patch.body).unwrap();
+    assert!(
+        sent.get("url").is_none() && sent.get("webhookKey").is_none(),
+        "{sent}"
+    );
+    assert!(sent.get("createdAt").is_none(), "{sent}");
+    assert_eq!(sent["futureField"], json!({"kept": true}));
+    let get = requests
+        .iter()
+        .find(|r| r.url.path() == "/v1/webhooks")
+        .unwrap();
+    assert_eq!(
+        get.url.query(),
+        None,
+        "Port's list takes no paging parameters"
+    );
     server.verify().await;
 }
 
@@ -997,7 +1036,7 @@ async fn webhook_errors_map_to_not_found_validation_conflict_and_api() {
     Mock::given(method("POST"))
         .and(path("/v1/webhooks"))
         .and(body_partial_json(json!({"identifier": "bad"})))
-        .respond_with(port_error(422, "invalid_request", "url must be https"))
+        .respond_with(port_error(422, "invalid_request", "title must be a string"))
         .mount(&server)
         .await;
     Mock::given(method("POST"))
@@ -1027,7 +1066,7 @@ async fn webhook_errors_map_to_not_found_validation_conflict_and_api() {
     let err = client.create_webhook(&webhook("bad")).await.unwrap_err();
     assert!(
         matches!(&err, PortError::Validation { message, body: Some(b), .. }
-            if message == "url must be https" && b["error"] == "invalid_request"),
+            if message == "title must be a string" && b["error"] == "invalid_request"),
         "{err:?}"
     );
     let err = client.create_webhook(&webhook("taken")).await.unwrap_err();
@@ -1035,7 +1074,7 @@ async fn webhook_errors_map_to_not_found_validation_conflict_and_api() {
         matches!(&err, PortError::Conflict { message, .. } if message == "identifier already exists"),
         "{err:?}"
     );
-    let err = client.list_webhooks(None, None).await.unwrap_err();
+    let err = client.get_webhooks(None, None).await.unwrap_err();
     assert!(matches!(err, PortError::Api { status: 500, ref body, .. } if body == "oops"));
     server.verify().await;
 }

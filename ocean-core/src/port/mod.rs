@@ -3,6 +3,7 @@
 pub mod client;
 pub mod datasource;
 pub mod local;
+pub mod openapi;
 pub mod types;
 
 pub use datasource::{Datasource, Feature};

@@ -384,63 +384,54 @@ pub struct Integration {
     pub extra: Map<String, Value>,
 }
 
-/// A webhook of Port's webhooks service (`/v1/webhooks`).
+/// A webhook of Port's webhooks service (`/v1/webhooks`): an incoming data source that turns
+/// the payloads sent to its URL into entities with its `mappings`.
 ///
-/// `security.secret` is write-only: Port never returns it in clear.
+/// The fields are those of Port's schema; Port refuses any other on write, and answers more on
+/// read (`url`, `webhookKey`, `createdAt`, ...), which are kept in `extra` so that a webhook read
+/// back loses nothing. `security.secret` is write-only: Port never returns it in clear.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Webhook {
-    /// Unique identifier.
+    /// Unique identifier (at most 30 characters); Port makes one up when it is absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identifier: Option<String>,
-    /// Display title.
+    /// Display title (at most 30 characters); required on creation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Description.
+    /// Description (at most 200 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Icon name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub icon: Option<String>,
-    /// Target URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// Subscribed events, e.g. `entity.created`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub events: Option<Vec<String>>,
-    /// Extra headers sent with each delivery.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub headers: Option<Map<String, Value>>,
-    /// Signing settings (`{"secret": ...}` on write; redacted on read).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub security: Option<Map<String, Value>>,
-    /// Whether deliveries are enabled.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    /// Mappings of incoming payloads to entities.
+    /// Mappings of incoming payloads to entities (`blueprint`, `filter`, `itemsToParse`,
+    /// `entity`, `operation`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mappings: Option<Vec<Value>>,
-    /// Integration type tag.
+    /// Whether payloads are processed; required on creation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// How deliveries are verified (`secret`, `signatureHeaderName`, `signatureAlgorithm`,
+    /// `signaturePrefix`, `requestIdentifierPath`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<Map<String, Value>>,
+    /// The integration type tag, e.g. `custom`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub integration_type: Option<String>,
-    /// Creation time (set by Port).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<String>,
-    /// Last update time (set by Port).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<String>,
-    /// Any other field Port returns.
+    /// Fields Port answers that are not part of the write schema (`url`, `webhookKey`,
+    /// `createdAt`, `updatedAt`, ...), or fields of a newer Port this type does not model.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
-/// One page of `GET /v1/webhooks`.
+/// One page of `GET /v1/webhooks` (Port answers the webhooks under `integrations`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WebhookPage {
     /// The webhooks of this page.
-    #[serde(default)]
+    #[serde(default, rename = "integrations")]
     pub webhooks: Vec<Webhook>,
-    /// Everything else (ok, page, per_page, total).
+    /// Everything else Port answers (`ok`, paging fields).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

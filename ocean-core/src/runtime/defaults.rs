@@ -20,6 +20,10 @@ const DEFERRED_BLUEPRINT_KEYS: &[&str] = &[
     "aggregationProperties",
 ];
 
+/// The `createPortResourcesOrigin` sent when creating the integration: Ocean's name for default
+/// resources the integration creates itself from its `.port/resources`.
+pub const CREATE_RESOURCES_ORIGIN: &str = "Default";
+
 /// Why the default resources could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum DefaultsError {
@@ -145,8 +149,13 @@ fn is_empty_config(config: Option<&Value>) -> bool {
     }
 }
 
-/// Creates the integration installation when Port has none (with the default mapping), and
-/// otherwise brings its type and version up to date and fills an empty mapping in.
+/// Creates the integration installation when Port has none, and otherwise brings its type and
+/// version up to date and fills an empty mapping in.
+///
+/// As in Python Ocean, the creation carries the default mapping whatever
+/// `initialize_port_resources` says (Ocean's `DefaultOriginSetup` hands its default mapping to
+/// `create_integration` before looking at the setting), while an existing installation's empty
+/// mapping is filled only when `initialize_port_resources` is set.
 pub async fn ensure_integration(
     port: &PortClient,
     settings: &OceanSettings,
@@ -160,8 +169,17 @@ pub async fn ensure_integration(
         .await
         .map_err(port_error(format!("reading the integration `{id}`")))?;
     let Some(mut integration) = existing else {
+        // The fields Python Ocean sends on creation. This framework runs no action processor
+        // nor incremental sync, and sets its defaults up itself from `.port/resources`, which
+        // Ocean calls the `Default` origin.
         let mut extra = Map::new();
         extra.insert("changelogDestination".into(), json!({}));
+        extra.insert("actionsProcessingEnabled".into(), json!(false));
+        extra.insert("incrementalSyncEnabled".into(), json!(false));
+        extra.insert(
+            "createPortResourcesOrigin".into(),
+            json!(CREATE_RESOURCES_ORIGIN),
+        );
         let new = Integration {
             installation_id: id.clone(),
             installation_app_type: Some(kind.clone()),
@@ -199,6 +217,8 @@ pub async fn ensure_integration(
         && is_empty_config(integration.config.as_ref())
         && let Some(config) = &defaults.port_app_config
     {
+        // Ocean asks Port to skip the resync of this change only on its SaaS runtime, which this
+        // framework does not have: on-premises Ocean lets Port resync.
         integration = port
             .patch_integration_config(id, config)
             .await

@@ -818,9 +818,10 @@ mod tests {
             Datasource::exporter("fake", "1.0.0", "spill-test"),
         ))
         .unwrap();
-        let person: Blueprint =
-            serde_json::from_value(json!({"identifier": "person", "schema": {"properties": {}}}))
-                .unwrap();
+        let person: Blueprint = serde_json::from_value(
+            json!({"identifier": "person", "title": "Person", "schema": {"properties": {}}}),
+        )
+        .unwrap();
         client.create_blueprint(&person).await.unwrap();
         client
             .create_integration(&Integration {

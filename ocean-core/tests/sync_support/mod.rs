@@ -129,11 +129,13 @@ impl Harness {
         let client = client_as(&port, INTEGRATION);
         let department: Blueprint = serde_json::from_value(json!({
             "identifier": "department",
+            "title": "Department",
             "schema": {"properties": {"name": {"type": "string"}}}
         }))
         .unwrap();
         let person: Blueprint = serde_json::from_value(json!({
             "identifier": "person",
+            "title": "Person",
             "schema": {"properties": {"age": {"type": "number"}, "name": {"type": "string"}}},
             "relations": {
                 "department": {"target": "department", "required": required, "many": false},

@@ -190,13 +190,14 @@ pub struct DeleteFailure {
     pub reason: String,
 }
 
-/// The result of [`PortClient::delete_entities_bulk`]: partial success is possible.
+/// The result of [`PortClient::delete_entities_bulk`]: each chunk succeeds or fails as a whole,
+/// so partial success is possible across chunks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BulkDeleteOutcome {
-    /// Identifiers that are gone: deleted by this call, or already absent (Port answered 404
-    /// for them, e.g. because a dependency's cascade removed them first).
+    /// Identifiers that are gone: those of every chunk Port accepted (deleted by this call, or
+    /// already absent).
     pub deleted: Vec<String>,
-    /// Requests that failed, and single identifiers Port refused to delete.
+    /// Chunks Port refused, each with all its identifiers.
     pub failures: Vec<DeleteFailure>,
 }
 
@@ -217,28 +218,11 @@ struct DatasourcePage {
 #[derive(Deserialize)]
 struct DeleteAnswer {
     #[serde(default, rename = "deletedEntities")]
+    #[expect(
+        dead_code,
+        reason = "decoded to check Port's answer; every identifier sent is gone"
+    )]
     deleted_entities: Vec<String>,
-    #[serde(default)]
-    errors: Vec<DeleteError>,
-}
-
-/// A per-identifier error of a bulk delete answered with 207.
-#[derive(Deserialize)]
-struct DeleteError {
-    #[serde(default)]
-    identifier: String,
-    #[serde(default, rename = "statusCode")]
-    status_code: u16,
-    #[serde(default)]
-    message: String,
-}
-
-/// What one bulk delete request achieved.
-struct ChunkDeleted {
-    /// Deleted now, or already gone (Port answered 404 for them: a delete is idempotent).
-    gone: Vec<String>,
-    /// Identifiers Port refused to delete, with its message.
-    refused: Vec<(String, String)>,
 }
 
 /// Per-index results of one chunk.
@@ -511,15 +495,7 @@ impl PortClient {
         let mut outcome = BulkDeleteOutcome::default();
         while let Some((ids, result)) = answers.next().await {
             match result {
-                Ok(chunk) => {
-                    outcome.deleted.extend(chunk.gone);
-                    for (identifier, reason) in chunk.refused {
-                        outcome.failures.push(DeleteFailure {
-                            identifiers: vec![identifier],
-                            reason,
-                        });
-                    }
-                }
+                Ok(()) => outcome.deleted.extend(ids.iter().cloned()),
                 Err(e) => {
                     tracing::warn!(
                         blueprint,
@@ -542,7 +518,7 @@ impl PortClient {
         blueprint: &str,
         identifiers: &[String],
         options: &DeleteOptions,
-    ) -> Result<ChunkDeleted, PortError> {
+    ) -> Result<(), PortError> {
         let req = options.apply(
             self.request(
                 Method::POST,
@@ -555,19 +531,10 @@ impl PortClient {
         if !answer.is_success() {
             return Err(answer.error(format!("blueprint `{blueprint}`")));
         }
-        let answer = answer.json::<DeleteAnswer>("{ok, deletedEntities, errors}")?;
-        let mut chunk = ChunkDeleted {
-            gone: answer.deleted_entities,
-            refused: Vec::new(),
-        };
-        for error in answer.errors {
-            if error.status_code == 404 {
-                chunk.gone.push(error.identifier);
-            } else {
-                chunk.refused.push((error.identifier, error.message));
-            }
-        }
-        Ok(chunk)
+        // Port answers 200 when the whole request succeeded (identifiers that were already gone
+        // included) and fails the whole request otherwise.
+        answer.json::<DeleteAnswer>("{ok, deletedEntities}")?;
+        Ok(())
     }
 
     /// Deletes one entity. Returns false when it did not exist (already deleted).

@@ -21,6 +21,9 @@ pub struct ResyncRequest {
     pub extra: Map<String, Value>,
 }
 
+/// The header that asks Port not to resync after a mapping change.
+pub const SKIP_RESYNC_HEADER: &str = "x-skip-resync";
+
 fn what(id: &str) -> String {
     format!("integration `{id}`")
 }
@@ -62,15 +65,39 @@ impl PortClient {
         self.call_for(&req, "integration", || what(id)).await
     }
 
-    /// Replaces the installation's port-app-config (`PATCH /v1/integration/{id}/config`).
+    /// Replaces the installation's port-app-config (`PATCH /v1/integration/{id}/config`). Port
+    /// answers a changed mapping with a resync of the integration.
     pub async fn patch_integration_config(
         &self,
         id: &str,
         config: &Value,
     ) -> Result<Integration, PortError> {
-        let req = self
+        self.send_integration_config(id, config, false).await
+    }
+
+    /// Like [`patch_integration_config`](Self::patch_integration_config), with the
+    /// `x-skip-resync: true` header that asks Port not to trigger a resync for this change, as
+    /// Python Ocean sends it when the integration resyncs by itself right after.
+    pub async fn patch_integration_config_without_resync(
+        &self,
+        id: &str,
+        config: &Value,
+    ) -> Result<Integration, PortError> {
+        self.send_integration_config(id, config, true).await
+    }
+
+    async fn send_integration_config(
+        &self,
+        id: &str,
+        config: &Value,
+        skip_resync: bool,
+    ) -> Result<Integration, PortError> {
+        let mut req = self
             .request(Method::PATCH, &["v1", "integration", id, "config"])
             .json(&json!({ "config": config }))?;
+        if skip_resync {
+            req = req.header(SKIP_RESYNC_HEADER, "true");
+        }
         self.call_for(&req, "integration", || what(id)).await
     }
 
@@ -108,6 +135,8 @@ impl PortClient {
     }
 
     /// Sends sample raw items of a kind, shown in Port's mapping editor; sent once, never retried.
+    /// Sensitive values are masked first, as Python Ocean masks them
+    /// ([`masking`](super::masking)).
     pub async fn post_raw_examples(
         &self,
         id: &str,
@@ -119,7 +148,7 @@ impl PortClient {
                 Method::POST,
                 &["v1", "integration", id, "kinds", kind, "examples"],
             )
-            .json(&json!({ "examples": items }))?;
+            .json(&json!({ "examples": items.iter().map(super::masking::mask_value).collect::<Vec<_>>() }))?;
         let answer = self.execute(&req).await?;
         if !answer.is_success() {
             return Err(answer.error(what(id)));

@@ -10,6 +10,7 @@ mod chunking;
 mod entities;
 mod error;
 mod integration;
+pub mod masking;
 mod retry;
 mod webhooks;
 
@@ -19,7 +20,7 @@ pub use entities::{
     UpsertFailure, UpsertOptions, UpsertStatus,
 };
 pub use error::PortError;
-pub use integration::ResyncRequest;
+pub use integration::{ResyncRequest, SKIP_RESYNC_HEADER};
 pub use retry::RetryPolicy;
 
 use crate::config::Secret;
@@ -187,6 +188,7 @@ impl PortClient {
             method,
             url,
             body: None,
+            headers: Vec::new(),
             authenticated: true,
             base_user_agent: false,
         }
@@ -303,6 +305,9 @@ impl PortClient {
         if let Some(auth) = authorization {
             builder = builder.header(AUTHORIZATION, auth.expose());
         }
+        for (name, value) in &req.headers {
+            builder = builder.header(*name, *value);
+        }
         if let Some(body) = &req.body {
             builder = builder
                 .header(CONTENT_TYPE, "application/json")
@@ -344,6 +349,8 @@ struct Request {
     method: Method,
     url: Url,
     body: Option<Bytes>,
+    /// Extra headers of this request.
+    headers: Vec<(&'static str, &'static str)>,
     /// Safe to send again after a failure that may have reached Port. A 429 and a connection
     /// that was never made are retried whatever this says: Port did not process the request.
     retry: bool,
@@ -368,6 +375,11 @@ impl Request {
         })?;
         self.body = Some(Bytes::from(bytes));
         Ok(self)
+    }
+
+    fn header(mut self, name: &'static str, value: &'static str) -> Self {
+        self.headers.push((name, value));
+        self
     }
 
     fn raw_body(mut self, body: Bytes) -> Self {

@@ -240,7 +240,9 @@ impl Store {
 
     /// Deletes entities of one blueprint. With `delete_dependents`, entities whose required
     /// relation points at a deleted one go too; without it, an entity that others require is
-    /// not deleted and is reported. Optional relations to deleted entities are cleared.
+    /// not deleted and is reported, and then nothing is deleted (Port fails the whole request).
+    /// Identifiers that do not exist are reported as not found. Optional relations to deleted
+    /// entities are cleared.
     pub(crate) fn delete_entities(
         &mut self,
         blueprint: &str,
@@ -309,6 +311,10 @@ impl Store {
                     ),
                 ));
             }
+        }
+        // Port deletes all or nothing: one entity that cannot go keeps every other one.
+        if !blocked.is_empty() && ids.iter().any(|id| blocked.contains_key(id)) {
+            return out;
         }
         let mut by_bp: BTreeMap<String, HashSet<String>> = BTreeMap::new();
         for (bp, id) in doomed {

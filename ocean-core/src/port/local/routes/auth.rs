@@ -2,6 +2,7 @@
 
 use super::super::error::{ApiError, describe};
 use super::super::state::Shared;
+use super::ContractJson;
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
@@ -12,7 +13,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn access_token(
     shared: web::Data<Shared>,
-    body: web::Json<Value>,
+    body: ContractJson,
 ) -> Result<HttpResponse, ApiError> {
     let field = |name: &str| match body.get(name) {
         Some(Value::String(s)) => Ok(s.as_str()),

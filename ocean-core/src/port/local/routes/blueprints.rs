@@ -5,6 +5,7 @@ use super::super::error::{ApiError, describe};
 use super::super::schema::CompiledBlueprint;
 use super::super::state::Shared;
 use super::super::store::Store;
+use super::ContractJson;
 use super::QueryParams;
 use crate::port::types::Blueprint;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -70,10 +71,7 @@ async fn get(shared: web::Data<Shared>, path: web::Path<String>) -> Result<HttpR
     Ok(HttpResponse::Ok().json(json!({"ok": true, "blueprint": to_json(bp)})))
 }
 
-async fn create(
-    shared: web::Data<Shared>,
-    body: web::Json<Value>,
-) -> Result<HttpResponse, ApiError> {
+async fn create(shared: web::Data<Shared>, body: ContractJson) -> Result<HttpResponse, ApiError> {
     let mut store = shared.write();
     let mut compiled = compile(&store, body.into_inner())?;
     let id = compiled.identifier().to_owned();
@@ -97,7 +95,7 @@ async fn create(
 async fn patch(
     shared: web::Data<Shared>,
     path: web::Path<String>,
-    body: web::Json<Value>,
+    body: ContractJson,
 ) -> Result<HttpResponse, ApiError> {
     let Value::Object(changes) = body.into_inner() else {
         return Err(ApiError::invalid(

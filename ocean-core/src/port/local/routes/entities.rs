@@ -3,6 +3,7 @@
 use super::super::error::{ApiError, describe};
 use super::super::input::{EntityInput, WriteOptions};
 use super::super::state::Shared;
+use super::ContractJson;
 use super::{QueryParams, writer};
 use crate::port::types::{BulkEntityError, BulkEntityResult};
 use actix_web::http::StatusCode;
@@ -51,7 +52,7 @@ async fn upsert(
     shared: web::Data<Shared>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<Value>,
+    body: ContractJson,
 ) -> Result<HttpResponse, ApiError> {
     let options = write_options(&req)?;
     let blueprint = Arc::clone(shared.read().blueprint(&path)?);
@@ -79,7 +80,7 @@ async fn bulk_upsert(
     shared: web::Data<Shared>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<Value>,
+    body: ContractJson,
 ) -> Result<HttpResponse, ApiError> {
     let options = write_options(&req)?;
     let entities = match body.into_inner() {
@@ -196,7 +197,7 @@ async fn bulk_delete(
     shared: web::Data<Shared>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<Value>,
+    body: ContractJson,
 ) -> Result<HttpResponse, ApiError> {
     let query = QueryParams::of(&req);
     query.check_event_type()?;
@@ -230,21 +231,17 @@ async fn bulk_delete(
     store.blueprint(&path)?;
     let outcome = store.delete_entities(&path, &ids, delete_dependents);
     drop(store);
-    let errors: Vec<Value> = outcome
+    // Port answers 200 or fails the whole request: identifiers already gone are no failure, any
+    // other refusal (an entity others require) fails it, and then nothing was deleted.
+    if let Some((_, error)) = outcome
         .failed
-        .iter()
-        .map(|(id, e)| {
-            json!({"identifier": id, "statusCode": e.status.as_u16(), "error": e.code, "message": e.message})
-        })
-        .collect();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::MULTI_STATUS
-    };
-    Ok(HttpResponse::build(status).json(json!({
+        .into_iter()
+        .find(|(_, e)| e.status != StatusCode::NOT_FOUND)
+    {
+        return Err(error);
+    }
+    Ok(HttpResponse::Ok().json(json!({
         "ok": true,
         "deletedEntities": outcome.deleted,
-        "errors": errors,
     })))
 }

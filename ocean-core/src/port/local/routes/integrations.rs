@@ -4,6 +4,7 @@ use super::super::clock::format_micros;
 use super::super::error::{ApiError, describe};
 use super::super::schema::is_valid_entity_identifier;
 use super::super::state::Shared;
+use super::ContractJson;
 use crate::port::types::ResyncState;
 use actix_web::{HttpResponse, web};
 use serde_json::{Map, Value, json};
@@ -73,10 +74,7 @@ async fn get(shared: web::Data<Shared>, path: web::Path<String>) -> Result<HttpR
     Ok(HttpResponse::Ok().json(json!({"ok": true, "integration": integration})))
 }
 
-async fn create(
-    shared: web::Data<Shared>,
-    body: web::Json<Value>,
-) -> Result<HttpResponse, ApiError> {
+async fn create(shared: web::Data<Shared>, body: ContractJson) -> Result<HttpResponse, ApiError> {
     let mut integration = object(body.into_inner(), "an integration object")?;
     let id = match integration.get("installationId") {
         Some(Value::String(id)) if is_valid_entity_identifier(id) => id.clone(),
@@ -129,7 +127,7 @@ fn update(
 async fn patch(
     shared: web::Data<Shared>,
     path: web::Path<String>,
-    body: web::Json<Value>,
+    body: ContractJson,
 ) -> Result<HttpResponse, ApiError> {
     let changes = object(body.into_inner(), "an object with the fields to change")?;
     update(&shared, &path, |map| {
@@ -152,7 +150,7 @@ async fn patch(
 async fn patch_config(
     shared: web::Data<Shared>,
     path: web::Path<String>,
-    body: web::Json<Value>,
+    body: ContractJson,
 ) -> Result<HttpResponse, ApiError> {
     let config = match body.into_inner() {
         Value::Object(mut map) => match map.remove("config") {
@@ -180,7 +178,7 @@ async fn patch_config(
 async fn resync_state(
     shared: web::Data<Shared>,
     path: web::Path<String>,
-    body: web::Json<Value>,
+    body: ContractJson,
 ) -> Result<HttpResponse, ApiError> {
     let mut state: ResyncState = serde_json::from_value(body.into_inner()).map_err(|e| {
         ApiError::invalid(format!("the resync state does not have Port's shape: {e}"))
@@ -221,7 +219,7 @@ async fn resync_request(
 async fn examples(
     shared: web::Data<Shared>,
     path: web::Path<(String, String)>,
-    body: web::Json<Value>,
+    body: ContractJson,
 ) -> Result<HttpResponse, ApiError> {
     let (id, kind) = path.into_inner();
     let mut examples = match body.into_inner() {

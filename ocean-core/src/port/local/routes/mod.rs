@@ -15,11 +15,15 @@ use super::faults::Fault;
 use super::input::Writer;
 use super::state::Shared;
 use crate::port::Datasource;
+use crate::port::openapi::{self, Lookup};
 use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::Payload;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
-use actix_web::{HttpRequest, HttpResponse, error::JsonPayloadError, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, error::JsonPayloadError, web};
+use futures::future::LocalBoxFuture;
+use serde_json::Value;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -167,9 +171,71 @@ pub(crate) async fn gate(
             return Ok(req.into_response(response).map_into_right_body());
         }
     }
+    if let Err(error) = check_path_and_query(req.request()) {
+        let response = HttpResponse::build(error.status).json(error.body());
+        return Ok(req.into_response(response).map_into_right_body());
+    }
     next.call(req)
         .await
         .map(ServiceResponse::map_into_left_body)
+}
+
+/// The operation of Port's document a request is for, if it is documented.
+fn documented(req: &HttpRequest) -> Option<&'static openapi::Operation> {
+    let contract = openapi::contract().ok()?;
+    match contract.find(req.method().as_str(), req.path()) {
+        Lookup::Documented(op) => Some(op),
+        Lookup::NotInDocument | Lookup::Unknown => None,
+    }
+}
+
+/// Refuses, as Port does, path and query parameters its document does not accept: unknown
+/// parameters, missing required ones, values of the wrong type or outside their enum.
+fn check_path_and_query(req: &HttpRequest) -> Result<(), ApiError> {
+    let Some(op) = documented(req) else {
+        return Ok(());
+    };
+    let query = QueryParams::of(req);
+    op.check_path(req.path())
+        .and_then(|()| op.check_query(query.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
+        .map_err(|v| ApiError::invalid(v.to_string()))
+}
+
+/// A JSON request body that Port's document accepts for the request's operation (bodies of
+/// operations the document does not describe are taken as they are).
+pub(crate) struct ContractJson(pub(crate) Value);
+
+impl ContractJson {
+    /// The body.
+    pub(crate) fn into_inner(self) -> Value {
+        self.0
+    }
+}
+
+impl std::ops::Deref for ContractJson {
+    type Target = Value;
+
+    fn deref(&self) -> &Value {
+        &self.0
+    }
+}
+
+impl FromRequest for ContractJson {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = web::Json::<Value>::from_request(req, payload);
+        let op = documented(req);
+        Box::pin(async move {
+            let body = json.await?.into_inner();
+            if let Some(op) = op {
+                op.check_body(Some(&body))
+                    .map_err(|v| ApiError::invalid(v.to_string()))?;
+            }
+            Ok(ContractJson(body))
+        })
+    }
 }
 
 /// The writer of a request: its Ocean datasource (from the user agent) and the client id.
@@ -226,18 +292,5 @@ impl QueryParams {
             ))),
             _ => Ok(()),
         }
-    }
-
-    fn number(&self, key: &str) -> Result<Option<u64>, ApiError> {
-        self.all(key)
-            .last()
-            .map(|v| {
-                v.parse::<u64>().map_err(|_| {
-                    ApiError::invalid(format!(
-                        "query parameter \"{key}\" must be a non-negative integer, got \"{v}\""
-                    ))
-                })
-            })
-            .transpose()
     }
 }

@@ -6,6 +6,7 @@ use super::super::error::{ApiError, describe};
 use super::super::query::Query;
 use super::super::state::Shared;
 use super::super::store::Cursor;
+use super::ContractJson;
 use super::QueryParams;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
@@ -81,7 +82,7 @@ fn run_search(
 async fn search(
     shared: web::Data<Shared>,
     req: HttpRequest,
-    body: web::Json<Value>,
+    body: ContractJson,
 ) -> Result<HttpResponse, ApiError> {
     let query = Query::parse(&body)?;
     run_search(&shared, &req, &query, None)
@@ -91,7 +92,7 @@ async fn search_blueprint(
     shared: web::Data<Shared>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<Value>,
+    body: ContractJson,
 ) -> Result<HttpResponse, ApiError> {
     let query = match body.get("query") {
         Some(q) => Query::parse(q)?,
@@ -118,7 +119,7 @@ fn decode_cursor(text: &str) -> Result<Cursor, ApiError> {
 
 async fn datasource_entities(
     shared: web::Data<Shared>,
-    body: web::Json<Value>,
+    body: ContractJson,
 ) -> Result<HttpResponse, ApiError> {
     let text = |name: &str, required: bool| -> Result<Option<&str>, ApiError> {
         match body.get(name) {
