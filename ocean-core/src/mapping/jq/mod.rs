@@ -29,7 +29,7 @@ pub(crate) mod value;
 
 pub use rewrite::rewrite_single_quotes;
 
-use jaq_core::load::lex::Lexer;
+use jaq_core::load::lex::{Lexer, Tok, Token};
 use jaq_core::load::parse::{Def, Parser, Term};
 use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars};
@@ -390,6 +390,12 @@ impl JqEngine {
         let tokens = Lexer::new(code.as_str())
             .lex()
             .map_err(|errs| fail(lex_errors(&errs, &code)))?;
+        let operators = operator_count(&tokens);
+        if operators > MAX_OPERATORS {
+            return Err(fail(format!(
+                "{operators} operators, more than the {MAX_OPERATORS} accepted (a chain that long would exhaust the stack)"
+            )));
+        }
         let term: Term<&str> = Parser::new(&tokens)
             .parse(|p| p.term())
             .map_err(|errs| fail(parse_errors(&errs, &code)))?;
@@ -530,6 +536,58 @@ pub(crate) fn mapping_pool() -> Option<&'static rayon::ThreadPool> {
             .ok()
     })
     .as_ref()
+}
+
+/// Most binary operators (`|`, `,`, arithmetic, comparisons, `and`, `or`, `//`, updates) one
+/// expression may hold. The parsed tree nests once per operator of a chain, and jaq's compiler
+/// recurses over it: a chain of 300 exhausts a 2 MiB thread stack in a debug build (about a
+/// thousand in a release build). Real mappings use a few dozen.
+pub(crate) const MAX_OPERATORS: usize = 150;
+
+/// The binary operators among `tokens`, blocks and string interpolations included.
+fn operator_count(tokens: &[Token<&str>]) -> usize {
+    tokens
+        .iter()
+        .map(|Token(text, tok)| match tok {
+            Tok::Sym => usize::from(matches!(
+                *text,
+                "|" | ","
+                    | "+"
+                    | "-"
+                    | "*"
+                    | "/"
+                    | "%"
+                    | "//"
+                    | "=="
+                    | "!="
+                    | "<"
+                    | "<="
+                    | ">"
+                    | ">="
+                    | "="
+                    | "|="
+                    | "+="
+                    | "-="
+                    | "*="
+                    | "/="
+                    | "%="
+                    | "//="
+                    | "?//"
+            )),
+            Tok::Word => usize::from(matches!(*text, "and" | "or")),
+            Tok::Block(inner) => operator_count(inner),
+            Tok::Str(parts) => parts
+                .iter()
+                .map(|part| match part {
+                    jaq_core::load::lex::StrPart::Term(Token(_, Tok::Block(inner))) => {
+                        operator_count(inner)
+                    }
+                    _ => 0,
+                })
+                .sum(),
+            _ => 0,
+        })
+        .sum()
 }
 
 #[cfg(test)]

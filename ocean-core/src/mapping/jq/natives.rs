@@ -326,8 +326,10 @@ fn is_nan_text(v: &Val) -> bool {
     str_of(v).is_some_and(|s| matches!(s.trim(), "nan" | "NaN" | "-nan" | "-NaN"))
 }
 
-/// Longest string `*` may build (jq refuses results that do not fit its string length).
-const MAX_REPEAT_BYTES: usize = 256 * 1024 * 1024;
+/// Longest string `*` may build: 16 MiB, far beyond what an entity can hold (Port refuses
+/// requests over 1 MiB), so a runaway repeat in a mapping fails fast instead of filling memory
+/// (jq itself refuses results that do not fit its string length).
+const MAX_REPEAT_BYTES: usize = 16 * 1024 * 1024;
 
 /// jq 1.8 multiplication where a string is repeated: a negative count gives `null`, a
 /// fractional one is truncated (`"ab" * 0` is `""`).

@@ -635,3 +635,31 @@ fn builtins_follow_jq_1_8_on_edge_inputs() {
         json!([[[0], 2], [[0]]])
     );
 }
+
+#[test]
+fn an_expression_with_too_many_operators_is_a_compile_error_naming_the_limit() {
+    let engine = JqEngine::default();
+    let long = "true and ".repeat(super::MAX_OPERATORS + 1) + "true";
+    let error = engine
+        .compile(&long)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(error.contains("operators, more than the"), "{error}");
+}
+
+#[test]
+fn operators_inside_blocks_count_and_strings_do_not() {
+    let engine = JqEngine::default();
+    let nested = format!("[{}]", ".a + ".repeat(super::MAX_OPERATORS + 1) + ".a");
+    assert!(engine.compile(&nested).is_err());
+    let text = format!("\"{}\"", "a + ".repeat(super::MAX_OPERATORS * 2));
+    assert!(engine.compile(&text).is_ok());
+}
+
+#[test]
+fn a_chain_just_under_the_operator_limit_compiles() {
+    let engine = JqEngine::default();
+    let fine = "true and ".repeat(super::MAX_OPERATORS) + "true";
+    assert!(engine.compile(&fine).is_ok());
+}
