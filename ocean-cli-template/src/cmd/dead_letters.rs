@@ -13,6 +13,9 @@ use std::time::Duration;
 
 /// Arguments of `ocean dead-letters`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  ocean dead-letters list --url http://127.0.0.1:8000 --token \"$OCEAN__LIVE_EVENTS__ADMIN_TOKEN\""
+)]
 pub(crate) struct Args {
     #[command(subcommand)]
     action: Action,

@@ -23,6 +23,9 @@ use std::process::ExitCode;
 
 /// Arguments of `ocean defaults`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  ocean defaults dock\n  ocean defaults clean ../acme-tickets --force"
+)]
 pub(crate) struct Args {
     #[command(subcommand)]
     action: Action,

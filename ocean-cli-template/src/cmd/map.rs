@@ -21,6 +21,9 @@ use std::process::ExitCode;
 
 /// Arguments of `ocean map`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  ocean map --mapping .port/resources/port-app-config.yml --kind ticket --input items.json\n  ocean map --mapping .port/resources/port-app-config.yml --kind ticket --strict < items.json"
+)]
 pub(crate) struct Args {
     /// The port-app-config (YAML or JSON) holding the resource mappings.
     #[arg(long, value_name = "FILE")]

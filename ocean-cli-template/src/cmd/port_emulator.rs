@@ -9,6 +9,9 @@ use std::time::Duration;
 
 /// Arguments of `ocean port-emulator`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  ocean port-emulator --listen 127.0.0.1:5555 --client-id demo --client-secret demo-secret --state port.json"
+)]
 pub(crate) struct Args {
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:5555")]

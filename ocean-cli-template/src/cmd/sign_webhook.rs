@@ -36,6 +36,9 @@ pub(crate) enum Scheme {
 
 /// Arguments of `ocean sign-webhook`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  ocean sign-webhook --secret whsec_... --body event.json\n  ocean sign-webhook --scheme github --secret s3cret --body event.json"
+)]
 pub(crate) struct Args {
     /// The verifier to sign for.
     #[arg(long, value_enum, default_value_t = Scheme::StandardWebhooks)]
