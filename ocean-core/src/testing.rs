@@ -192,14 +192,7 @@ impl TestIntegrationBuilder {
         }
         let spec =
             IntegrationSpec::load(&std::path::Path::new(self.info.manifest_dir).join(".port"))?;
-        let default_type = spec
-            .as_ref()
-            .and_then(|s| s.integration_type.as_deref())
-            .unwrap_or(self.info.name);
-        let mut settings = OceanSettings::load(&sources, Some(default_type))?;
-        if let Some(spec) = &spec {
-            settings.apply_spec(spec)?;
-        }
+        let settings = OceanSettings::load_with_spec(&sources, spec.as_ref(), self.info.name)?;
         let application = ApplicationSettings::load(&sources)?;
         let config = (self.config)(&settings)?;
         let mut registry = match self.registry {
@@ -209,7 +202,6 @@ impl TestIntegrationBuilder {
         if let Some(policy) = self.processor_retries {
             registry = registry.with_processor_retries(policy);
         }
-        let identifier = settings.integration.identifier.clone();
         let mut args = Launch::new(self.info, settings, application, registry, config);
         args.bind_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
         args.require_server = true;
@@ -226,7 +218,6 @@ impl TestIntegrationBuilder {
         Ok(TestIntegration {
             base: format!("http://{addr}"),
             running,
-            identifier,
             catalog,
             wait: self.wait,
             http: reqwest::Client::new(),
@@ -238,7 +229,6 @@ impl TestIntegrationBuilder {
 #[derive(Debug)]
 pub struct TestIntegration {
     running: RunningIntegration,
-    identifier: String,
     catalog: LocalPortState,
     base: String,
     wait: Duration,
@@ -345,7 +335,7 @@ impl TestIntegration {
 
     /// The integration's identifier in Port.
     pub fn identifier(&self) -> &str {
-        &self.identifier
+        &self.running.settings().integration.identifier
     }
 
     /// The base URL of the integration's HTTP server (`http://127.0.0.1:PORT`).
@@ -409,7 +399,7 @@ impl TestIntegration {
     /// Port would; the next resync and the next live events use it.
     pub async fn set_mapping(&self, mapping: &Value) -> Result<(), TestError> {
         self.port()
-            .patch_integration_config(&self.identifier, mapping)
+            .patch_integration_config(self.identifier(), mapping)
             .await?;
         Ok(())
     }
@@ -429,11 +419,9 @@ impl TestIntegration {
         self.catalog.entity(blueprint, id)
     }
 
-    /// Every entity of `blueprint` in the local Port, sorted by identifier.
+    /// Every entity of `blueprint` in the local Port, in identifier order.
     pub fn entities(&self, blueprint: &str) -> Vec<LocalEntity> {
-        let mut entities = self.catalog.entities(blueprint);
-        entities.sort_by(|a, b| a.identifier.cmp(&b.identifier));
-        entities
+        self.catalog.entities(blueprint)
     }
 
     /// Waits (at most the builder's wait timeout) until `check` holds.

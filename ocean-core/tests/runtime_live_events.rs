@@ -2,7 +2,6 @@
 //! processors, runs their workers, exposes their counters and drains them at shutdown.
 
 use bytes::Bytes;
-use ocean::config::{ApplicationSettings, ConfigSources, OceanSettings};
 use ocean::live_events::{
     IntakeOutcome, Payload, ProcessorRetryPolicy, WebhookEvent, WebhookEventRawResults,
     WebhookProcessor, WebhookProcessorRegistration, processor_factory,
@@ -10,14 +9,13 @@ use ocean::live_events::{
 use ocean::mapping::ResourceConfig;
 use ocean::port::local::{LocalPort, LocalPortHandle};
 use ocean::registry::{Registry, ResyncHandler, ResyncStream, one_batch};
-use ocean::runtime::{IntegrationInfo, Launch, NoConfig, RunningIntegration, launch};
+use ocean::runtime::{IntegrationInfo, RunningIntegration};
 use ocean::testing::{TestIntegration, TestIntegrationBuilder};
 use ocean::{Context, Error, RawItem, Result};
 use serde_json::{Value, json};
 use std::collections::HashSet;
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 use tempfile::TempDir;
 
@@ -490,16 +488,6 @@ impl WebhookProcessor for NeedsASecret {
 #[tokio::test]
 async fn a_processor_constructor_error_stops_startup_naming_the_processor_and_the_cause() {
     let resources = resources();
-    let sources = ConfigSources::new()
-        .with_env_var("OCEAN__INTEGRATION__IDENTIFIER", IDENTIFIER)
-        .with_env_var(
-            "OCEAN__RESOURCES_PATH",
-            resources.path().display().to_string(),
-        )
-        .with_env_var("OCEAN__EVENT_LISTENER__TYPE", "WEBHOOKS_ONLY")
-        .with_env_var("APPLICATION__PORT", "0");
-    let settings = OceanSettings::load(&sources, Some("live-runtime-test")).expect("settings");
-    let application = ApplicationSettings::load(&sources).expect("application settings");
     let mut registry = Registry::new();
     registry
         .register_webhook_processors([
@@ -515,9 +503,9 @@ async fn a_processor_constructor_error_stops_startup_naming_the_processor_and_th
             },
         ])
         .expect("the processors register");
-    let mut args = Launch::new(INFO, settings, application, registry, Arc::new(NoConfig {}));
-    args.bind_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    let error = launch(args)
+    let error = harness(&resources, &[])
+        .registry(registry)
+        .start()
         .await
         .expect_err("the constructor fails")
         .to_string();

@@ -173,11 +173,23 @@ impl OceanSettings {
         self.integration.config.parse()
     }
 
-    /// Checks the integration's settings against its `.port/spec.yaml` (required settings,
-    /// types) and fills the spec's defaults in, before [`OceanSettings::integration_config`].
-    pub fn apply_spec(&mut self, spec: &super::IntegrationSpec) -> Result<(), ConfigError> {
-        self.integration.config = spec.apply(&self.integration.config)?;
-        Ok(())
+    /// [`OceanSettings::load`] for an integration whose `.port/spec.yaml` is `spec`: the spec's
+    /// type names the integration unless a setting does (`fallback_type` when the spec names
+    /// none), and the integration's settings are checked against the spec's configurations
+    /// (required settings, types) with its defaults filled in.
+    pub fn load_with_spec(
+        sources: &ConfigSources,
+        spec: Option<&super::IntegrationSpec>,
+        fallback_type: &str,
+    ) -> Result<Self, ConfigError> {
+        let default_type = spec
+            .and_then(|s| s.integration_type.as_deref())
+            .unwrap_or(fallback_type);
+        let mut settings = Self::load(sources, Some(default_type))?;
+        if let Some(spec) = spec {
+            settings.integration.config = spec.apply(&settings.integration.config)?;
+        }
+        Ok(settings)
     }
 }
 

@@ -107,21 +107,10 @@ where
     };
     // Held to the end of `run`: dropping it flushes the log lines still buffered.
     let _log_writer = init_tracing(&application);
-    // The spec's type, when it names one, is the integration type unless a setting says
-    // otherwise; its configurations are checked and its defaults filled in.
-    let default_type = spec
-        .as_ref()
-        .and_then(|s| s.integration_type.as_deref())
-        .unwrap_or(info.name);
-    let mut settings = match OceanSettings::load(&sources, Some(default_type)) {
+    let settings = match OceanSettings::load_with_spec(&sources, spec.as_ref(), info.name) {
         Ok(settings) => settings,
         Err(error) => return config_failure(&info, &error),
     };
-    if let Some(spec) = &spec
-        && let Err(error) = settings.apply_spec(spec)
-    {
-        return config_failure(&info, &error);
-    }
     let config: C = match settings.integration_config() {
         Ok(config) => config,
         Err(error) => return config_failure(&info, &error),
