@@ -43,6 +43,7 @@ async fn dock_creates_the_blueprints_and_the_mapping_and_clean_removes_them() {
     let jira = jira.to_str().unwrap();
 
     let docked = ocean(port.url(), &["defaults", "dock", jira]);
+
     assert!(docked.status.success(), "{}", text(&docked));
     let state = port.state();
     for blueprint in ["jiraProject", "jiraIssue", "jiraUser"] {
@@ -54,6 +55,46 @@ async fn dock_creates_the_blueprints_and_the_mapping_and_clean_removes_them() {
     }
     let integration = state.integration("docked").expect("the integration record");
     assert_eq!(integration["config"]["resources"][0]["kind"], "project");
+
+    // `ocean validate` looks a relation target up in Port when it is not in blueprints.json.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(".port/resources")).unwrap();
+    std::fs::write(
+        dir.path().join(".port/spec.yaml"),
+        "features:\n  - type: exporter\n    resources:\n      - kind: epic\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join(".port/resources/port-app-config.yml"),
+        "resources:\n  - kind: epic\n    selector: {query: 'true'}\n    port:\n      entity:\n        mappings: {identifier: .id, blueprint: '\"epic\"'}\n",
+    )
+    .unwrap();
+    let blueprints = |target: &str| {
+        format!(
+            r#"[{{"identifier": "epic", "title": "Epic", "schema": {{"properties": {{}}}}, "relations": {{"project": {{"target": "{target}", "many": false}}}}}}]"#
+        )
+    };
+    let epic = dir.path().to_str().unwrap();
+    std::fs::write(
+        dir.path().join(".port/resources/blueprints.json"),
+        blueprints("jiraProject"),
+    )
+    .unwrap();
+    let found = ocean(port.url(), &["validate", epic]);
+    assert!(found.status.success(), "{}", text(&found));
+    std::fs::write(
+        dir.path().join(".port/resources/blueprints.json"),
+        blueprints("jiraNothing"),
+    )
+    .unwrap();
+    let missing = ocean(port.url(), &["validate", epic]);
+    assert_eq!(missing.status.code(), Some(1), "{}", text(&missing));
+    assert!(
+        String::from_utf8_lossy(&missing.stdout)
+            .contains("blueprint `jiraNothing` is in neither blueprints.json nor Port"),
+        "{}",
+        text(&missing)
+    );
 
     // An entity keeps its blueprint until --force.
     let client = ocean::port::client::PortClient::new(ocean::port::client::PortClientConfig::new(
